@@ -1,0 +1,143 @@
+"""Settings, read once from the environment and validated at start-up.
+
+Every setting is named once here. A secret may also come from a file named by
+`<NAME>_FILE` (Docker and Kubernetes secrets). Problems are collected and
+reported together, so an operator fixes a deployment in one pass.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
+SECRET_NAMES = ("TWILIO_AUTH_TOKEN", "API_CREDENTIALS", "SECRET_KEY")
+
+
+class ConfigError(Exception):
+    """The environment does not describe a service that can start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_from_number: str | None
+    twilio_messaging_service_sid: str | None
+    twilio_api_base_url: str
+    twilio_timeout_seconds: float
+    public_base_url: str
+    api_credentials: dict[str, str]
+    secret_key: str
+    log_level: str
+
+    @property
+    def signature_base_url(self) -> str:
+        return self.public_base_url.rstrip("/")
+
+
+def _read(env, name: str) -> str | None:
+    value = env.get(name)
+    file_name = env.get(f"{name}_FILE") if name in SECRET_NAMES else None
+    if file_name and not value:
+        try:
+            with open(file_name, encoding="utf-8") as handle:
+                value = handle.read().strip()
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE: cannot read {file_name}: {exc.strerror}") from exc
+    return value.strip() if value and value.strip() else None
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _parse_credentials(raw: str, problems: list[str]) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in raw.split(","):
+        key_id, sep, secret = item.strip().partition(":")
+        if not sep or not key_id or not secret:
+            problems.append("API_CREDENTIALS: each entry must be id:secret, separated by commas")
+            continue
+        if len(secret) < 16:
+            problems.append(f"API_CREDENTIALS: the secret for '{key_id}' is shorter than 16 characters")
+        pairs[key_id] = secret
+    return pairs
+
+
+def load_settings(env=None) -> Settings:
+    """Read and validate the environment; raise ConfigError naming every problem."""
+    env = os.environ if env is None else env
+    problems: list[str] = []
+
+    def required(name: str) -> str:
+        value = _read(env, name)
+        if value is None:
+            problems.append(f"{name} is required")
+        return value or ""
+
+    redis_url = _read(env, "REDIS_URL") or "redis://127.0.0.1:6379/0"
+    if urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+        problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+
+    account_sid = required("TWILIO_ACCOUNT_SID")
+    if account_sid and not re.fullmatch(r"AC[0-9a-fA-F]{32}", account_sid):
+        problems.append("TWILIO_ACCOUNT_SID must be AC followed by 32 hexadecimal characters")
+    auth_token = required("TWILIO_AUTH_TOKEN")
+
+    from_number = _read(env, "TWILIO_FROM_NUMBER")
+    messaging_sid = _read(env, "TWILIO_MESSAGING_SERVICE_SID")
+    if not from_number and not messaging_sid:
+        problems.append("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required to send texts")
+    if from_number and not re.fullmatch(r"\+[1-9]\d{6,14}", from_number):
+        problems.append("TWILIO_FROM_NUMBER must be an E.164 number such as +15017122661")
+    if messaging_sid and not re.fullmatch(r"MG[0-9a-fA-F]{32}", messaging_sid):
+        problems.append("TWILIO_MESSAGING_SERVICE_SID must be MG followed by 32 hexadecimal characters")
+
+    api_base = _read(env, "TWILIO_API_BASE_URL") or DEFAULT_TWILIO_API_BASE_URL
+    if not _is_http_url(api_base):
+        problems.append("TWILIO_API_BASE_URL must be an http(s) URL")
+
+    timeout_raw = _read(env, "TWILIO_TIMEOUT_SECONDS") or "10"
+    try:
+        timeout = float(timeout_raw)
+        if not 0.1 <= timeout <= 14:
+            raise ValueError
+    except ValueError:
+        # Twilio gives up on a webhook after 15 s, so a slower carrier call is never useful.
+        problems.append("TWILIO_TIMEOUT_SECONDS must be a number of seconds between 0.1 and 14")
+        timeout = 10.0
+
+    public_base_url = required("PUBLIC_BASE_URL")
+    if public_base_url and not _is_http_url(public_base_url):
+        problems.append("PUBLIC_BASE_URL must be the http(s) URL at which Twilio reaches this service")
+
+    raw_credentials = required("API_CREDENTIALS")
+    credentials = _parse_credentials(raw_credentials, problems) if raw_credentials else {}
+
+    secret_key = required("SECRET_KEY")
+    if secret_key and len(secret_key) < 32:
+        problems.append("SECRET_KEY must be at least 32 characters (it keys code hashes and encryption)")
+
+    log_level = (_read(env, "LOG_LEVEL") or "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        problems.append("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+
+    if problems:
+        raise ConfigError("telverify cannot start:\n  - " + "\n  - ".join(problems))
+    return Settings(
+        redis_url=redis_url,
+        twilio_account_sid=account_sid,
+        twilio_auth_token=auth_token,
+        twilio_from_number=from_number,
+        twilio_messaging_service_sid=messaging_sid,
+        twilio_api_base_url=api_base.rstrip("/"),
+        twilio_timeout_seconds=timeout,
+        public_base_url=public_base_url,
+        api_credentials=credentials,
+        secret_key=secret_key,
+        log_level=log_level,
+    )

@@ -1,0 +1,45 @@
+"""python -m twilio_standin: run the stand-in standalone (e.g. for the benchmark)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+from .server import StandIn
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m twilio_standin",
+        description="Local stand-in for Twilio's REST API v2010 (Messages).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4011, help="0 picks a free port")
+    parser.add_argument("--account-sid", default="AC" + "0" * 32)
+    parser.add_argument("--auth-token", default="standin-auth-token")
+    parser.add_argument("--send-delay", type=float, default=0.0,
+                        help="seconds slept before answering each create (Twilio latency)")
+    parser.add_argument("--callback-timeout", type=float, default=10.0)
+    parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # Block SIGINT/SIGTERM before any thread starts (threads inherit the mask)
+    # and collect them with sigwait below: a Python-level handler may never
+    # run while the main thread sits in an untimed Event.wait().
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    standin = StandIn(args.account_sid, args.auth_token, host=args.host, port=args.port,
+                      send_delay=args.send_delay, callback_timeout=args.callback_timeout,
+                      quiet=args.quiet).start()
+    print(f"twilio_standin listening on {standin.base_url} "
+          f"(account {args.account_sid}, send_delay {args.send_delay}s)", flush=True)
+
+    received = signal.sigwait(stop_signals)
+    logging.getLogger("twilio_standin").info("got %s, stopping", signal.Signals(received).name)
+    standin.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

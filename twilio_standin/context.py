@@ -1,0 +1,37 @@
+"""Per-app shared state, reachable from any resource module via `current()`.
+
+Kept separate from app.py so resource modules (messages.py, later calls.py)
+can import it without a circular import.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+from .callbacks import CallbackDispatcher
+from .faults import FaultRegistry
+from .state import Store
+
+EXTENSION_KEY = "twilio_standin"
+
+
+@dataclass
+class StandInContext:
+    account_sid: str
+    auth_token: str
+    store: Store
+    faults: FaultRegistry
+    dispatcher: CallbackDispatcher
+    send_delay: float = 0.0  # a float assignment is atomic: no lock needed
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def sleep(self, seconds: float) -> None:
+        # Event.wait rather than time.sleep so stop() releases delayed requests at once.
+        if seconds > 0:
+            self.stopping.wait(seconds)
+
+
+def current() -> StandInContext:
+    return current_app.extensions[EXTENSION_KEY]

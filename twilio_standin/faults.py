@@ -1,0 +1,136 @@
+"""Fault injection: Twilio's magic test numbers plus faults added at runtime.
+
+Magic numbers are the ones Twilio documents for test credentials
+(https://www.twilio.com/docs/iam/test-credentials); they are always active
+here so the app's error paths can be driven without any setup.
+
+Runtime faults are registered per destination number (or for every number
+when `to` is None) and can reject the request (http_status/code/message),
+slow it down (delay: make it exceed the client's timeout), or let it through
+but report a failed delivery in the status callbacks (delivery/error_code).
+`times` limits how many requests a fault applies to.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any
+
+# To-number -> (HTTP status, Twilio code, message template).
+MAGIC_TO = {
+    "+15005550001": (400, 21211, "The 'To' number {to} is not a valid phone number."),
+    "+15005550002": (400, 21612, "The 'To' phone number: {to}, is not currently reachable "
+                                 "using the 'From' phone number: {from_} via SMS."),
+    "+15005550003": (400, 21408, "Permission to send an SMS has not been enabled for the "
+                                 "region indicated by the 'To' number: {to}."),
+    "+15005550004": (400, 21610, "Attempt to send to unsubscribed recipient"),
+    "+15005550009": (400, 21614, "'To' number {to} is not a valid mobile number"),
+}
+# From-number magic, same idea (an app misconfiguration rather than a bad user number).
+MAGIC_FROM = {
+    "+15005550001": (400, 21212, "The 'From' number {from_} is not a valid phone number, "
+                                 "shortcode, or alphanumeric sender ID."),
+    "+15005550007": (400, 21606, "The From phone number {from_} is not a valid, SMS-capable "
+                                 "inbound phone number or short code for your account."),
+    "+15005550008": (400, 21611, "This 'From' number has exceeded the maximum number of "
+                                 "queued messages"),
+}
+# Default Twilio codes when a fault gives an HTTP status but no code.
+DEFAULT_CODES = {400: 21211, 401: 20003, 404: 20404, 429: 20429, 500: 20500, 503: 20503}
+DEFAULT_MESSAGES = {429: "Too Many Requests", 500: "Internal Server Error",
+                    503: "Service Unavailable"}
+DELIVERY_CODES = {"undelivered": 30003, "failed": 30008}  # unreachable handset / unknown
+
+
+def magic_error(to: str, from_: str | None) -> tuple[int, int, str] | None:
+    for table, number in ((MAGIC_TO, to), (MAGIC_FROM, from_)):
+        if number in table:
+            status, code, template = table[number]
+            return status, code, template.format(to=to, from_=from_)
+    return None
+
+
+@dataclass
+class Fault:
+    id: int
+    to: str | None = None
+    http_status: int | None = None
+    code: int | None = None
+    message: str | None = None
+    delay: float = 0.0
+    delivery: str | None = None
+    error_code: int | None = None
+    times: int | None = None  # remaining uses; None = unlimited
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def validate_fault(spec: dict[str, Any]) -> dict[str, Any]:
+    """Normalise a fault spec from JSON or kwargs; raise ValueError if malformed."""
+    allowed = {"to", "http_status", "code", "message", "delay", "delivery", "error_code", "times"}
+    unknown = set(spec) - allowed
+    if unknown:
+        raise ValueError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
+    out = dict(spec)
+    if out.get("to") is not None and not isinstance(out["to"], str):
+        raise ValueError("'to' must be an E.164 string or null (all numbers)")
+    status = out.get("http_status")
+    if status is not None and (isinstance(status, bool) or not isinstance(status, int)
+                               or not 400 <= status <= 599):
+        raise ValueError("'http_status' must be an integer 400-599")
+    for name in ("code", "error_code", "times"):
+        value = out.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError(f"'{name}' must be an integer")
+    if out.get("times") is not None and out["times"] < 1:
+        raise ValueError("'times' must be >= 1")
+    delay = out.get("delay") or 0.0
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+        raise ValueError("'delay' must be a non-negative number of seconds")
+    out["delay"] = float(delay)
+    delivery = out.get("delivery")
+    if delivery is not None:
+        if delivery not in DELIVERY_CODES:
+            raise ValueError("'delivery' must be 'undelivered' or 'failed'")
+        out["error_code"] = out.get("error_code") or DELIVERY_CODES[delivery]
+    if status is not None:
+        out["code"] = out.get("code") or DEFAULT_CODES.get(status, 20000 + status)
+        out["message"] = out.get("message") or DEFAULT_MESSAGES.get(status, "Injected fault")
+    return out
+
+
+class FaultRegistry:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self._ids = itertools.count(1)
+
+    def add(self, **spec: Any) -> Fault:
+        fault = Fault(id=next(self._ids), **validate_fault(spec))
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def list(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [f.as_dict() for f in self._faults]
+
+    def take(self, to: str) -> Fault | None:
+        """Return the fault for this request (number-specific before wildcard),
+        consuming one use of it; None if no fault applies."""
+        with self._lock:
+            for wanted in (to, None):
+                for fault in self._faults:
+                    if fault.to == wanted:
+                        if fault.times is not None:
+                            fault.times -= 1
+                            if fault.times <= 0:
+                                self._faults.remove(fault)
+                        return Fault(**fault.as_dict())
+        return None

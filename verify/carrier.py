@@ -1,0 +1,90 @@
+"""The one Twilio REST client of a process, and how Twilio's refusals read to our callers.
+
+Every outbound request goes to TWILIO_API_BASE_URL, so the local stand-in, Prism or a
+proxy can take Twilio's place. The redirect is done in the HTTP client, the way the
+`twilio` library supports: setting a domain's base_url breaks under TWILIO_REGION/EDGE.
+"""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit, urlunsplit
+
+from requests.adapters import HTTPAdapter
+from requests.exceptions import RequestException
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from .errors import VerifyError
+
+# The library logs every request at INFO; our own log line per send is enough.
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+
+
+class RedirectingHttpClient(TwilioHttpClient):
+    """Sends each request to `base_url`, keeping the path and query Twilio's library built."""
+
+    def __init__(self, base_url: str, timeout: float, pool_size: int = 64):
+        super().__init__(timeout=timeout)
+        target = urlsplit(base_url)
+        self._scheme, self._netloc = target.scheme, target.netloc
+        self._prefix = target.path.rstrip("/")
+        # Many threads send at once; requests' default pool of 10 would drop connections.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+
+    def request(self, method, url, *args, **kwargs):
+        parts = urlsplit(url)
+        url = urlunsplit((self._scheme, self._netloc, self._prefix + parts.path, parts.query, ""))
+        return super().request(method, url, *args, **kwargs)
+
+
+def make_twilio_client(settings) -> Client:
+    http_client = RedirectingHttpClient(settings.twilio_api_base_url, settings.twilio_timeout_seconds)
+    return Client(
+        username=settings.twilio_account_sid,
+        password=settings.twilio_auth_token,
+        account_sid=settings.twilio_account_sid,
+        http_client=http_client,
+    )
+
+
+# Twilio's REST error code -> (our code, HTTP status, message template).
+_REFUSALS = {
+    21211: (60200, 400, "Invalid parameter `To`: Twilio says {to} is not a valid phone number."),
+    21214: (60200, 400, "Invalid parameter `To`: {to} cannot be reached."),
+    21217: (60200, 400, "Invalid parameter `To`: {to} is not a valid phone number."),
+    21408: (60605, 403, "Twilio refused {to}: this account is not permitted to reach that country "
+                        "(enable it in the account's Geo Permissions)."),
+    21612: (60200, 400, "Twilio cannot route a message to {to} from the configured sender."),
+    21610: (21610, 400, "The recipient {to} has replied STOP to this sender and must reply START "
+                        "before they can receive codes by SMS."),
+    21614: (60205, 400, "SMS is not supported by landline phone number {to}; use Channel=call."),
+    13224: (60200, 400, "Invalid parameter `To`: Twilio cannot call {to}."),
+    13223: (60200, 400, "Invalid parameter `To`: {to} is not a valid phone number for a call."),
+    13227: (60605, 403, "Twilio refused to call {to}: calls to that country are not permitted on this "
+                        "account (enable it in the account's Geo Permissions)."),
+}
+
+
+class CarrierUnavailable(VerifyError):
+    """Twilio timed out or failed on its side: nothing was decided, the caller may try again."""
+
+
+def translate(exc: Exception, to: str) -> VerifyError:
+    """Turn what the `twilio` library raised into the error our API answers with."""
+    if isinstance(exc, TwilioRestException) and exc.status < 500:
+        if exc.code in _REFUSALS:
+            code, status, template = _REFUSALS[exc.code]
+            return VerifyError(code, template.format(to=to), status)
+        if exc.status in (401, 403) and exc.code in (20003, None):
+            return CarrierUnavailable(
+                20503, "telverify could not authenticate with Twilio; check TWILIO_ACCOUNT_SID "
+                "and TWILIO_AUTH_TOKEN. Nothing was sent.", 503)
+        return VerifyError(exc.code or 60200, f"Twilio refused the request: {exc.msg}", 400)
+    if isinstance(exc, (TwilioRestException, RequestException)):
+        return CarrierUnavailable(
+            20503, "Twilio did not answer in time or failed; nothing was sent. "
+            "Try again: the verification is still usable.", 503)
+    raise exc
