@@ -1,0 +1,96 @@
+"""telverify: the app factory, and `app` for gunicorn (`gunicorn app:app`)."""
+from __future__ import annotations
+
+import logging
+import sys
+
+import redis
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+import sms
+from config import ConfigError, Settings, load_settings
+from verify import api, errors
+from verify.carrier import make_twilio_client
+from verify.codes import CodeBook
+from verify.errors import VerifyError
+from verify.flows import Verifications
+from verify.store import Store, connect
+
+log = logging.getLogger("telverify")
+
+
+def create_app(settings: Settings | dict | None = None) -> Flask:
+    """Build the app. `settings` may be a Settings, or a dict read like the environment (tests)."""
+    if not isinstance(settings, Settings):
+        settings = load_settings(settings)
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    app = Flask(__name__)
+    app.config.update(TELVERIFY_SETTINGS=settings, SECRET_KEY=settings.secret_key,
+                      MAX_CONTENT_LENGTH=64 * 1024, JSON_SORT_KEYS=False)
+    app.json.sort_keys = False
+    redis_client = connect(settings.redis_url)
+    twilio_client = make_twilio_client(settings)
+    channels = {"sms": sms.SmsChannel(twilio_client, settings)}
+    app.extensions["telverify"] = Verifications(Store(redis_client), CodeBook(settings.secret_key), channels)
+    app.extensions["telverify.redis"] = redis_client
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(sms.bp)
+    _register_health(app, redis_client)
+    _register_error_handlers(app)
+    return app
+
+
+def _register_health(app: Flask, redis_client) -> None:
+    @app.get("/healthz/live")
+    def live():
+        return jsonify(status="ok")
+
+    @app.get("/healthz/ready")
+    def ready():
+        redis_client.ping()
+        return jsonify(status="ok")
+
+
+def _error(code: int, message: str, status: int):
+    return jsonify(VerifyError(code, message, status).to_dict()), status
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(VerifyError)
+    def verify_error(exc: VerifyError):
+        return jsonify(exc.to_dict()), exc.status, exc.headers
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = {404: errors.NOT_FOUND, 405: errors.METHOD_NOT_ALLOWED}.get(exc.code, errors.INVALID_PARAMETER)
+        return _error(code, f"{exc.name}: {exc.description}", exc.code or 400)
+
+    @app.errorhandler(redis.RedisError)
+    def redis_unavailable(exc):
+        # Fail closed: without Redis nobody is approved, and the caller is told to retry.
+        log.error("Redis unavailable: %s", type(exc).__name__)
+        return _error(errors.SERVICE_UNAVAILABLE, "telverify's store is unavailable; nothing was changed. "
+                      "Try again shortly.", 503)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        log.exception("unexpected error")
+        return _error(errors.INTERNAL, "telverify failed unexpectedly; nothing was approved.", 500)
+
+
+def __getattr__(name: str) -> Flask:
+    """`app:app` for gunicorn, built from the environment on first use, so importing this
+    module (tests, tools) never needs a configured environment."""
+    if name != "app":
+        raise AttributeError(name)
+    try:
+        application = create_app()
+    except ConfigError as exc:
+        sys.stderr.write(f"{exc}\n")
+        sys.exit(78)  # EX_CONFIG: gunicorn stops instead of respawning a worker that cannot start
+    globals()["app"] = application
+    return application

@@ -1,0 +1,36 @@
+"""The `sms` channel: one text through the account's sender, with a delivery callback."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from verify.errors import LANDLINE, VerifyError
+from verify.phone import Destination, mask
+
+from .texts import code_message
+
+
+class SmsChannel:
+    name = "sms"
+
+    def __init__(self, twilio_client, settings):
+        self.twilio = twilio_client
+        self.settings = settings
+
+    def refuse(self, destination: Destination, service: dict) -> VerifyError | None:
+        if destination.is_fixed_line:
+            return VerifyError(LANDLINE, "SMS is not supported by landline phone number "
+                               f"{mask(destination.e164)}; use Channel=call to read the code by phone.")
+        return None
+
+    def send(self, verification, code: str, service: dict, attempt: int) -> None:
+        name = verification.custom_friendly_name or service["friendly_name"]
+        query = urlencode({"service": verification.service_sid, "verification": verification.sid,
+                           "attempt": attempt})
+        sender = ({"messaging_service_sid": self.settings.twilio_messaging_service_sid}
+                  if self.settings.twilio_messaging_service_sid else {"from_": self.settings.twilio_from_number})
+        self.twilio.messages.create(
+            to=verification.to,
+            body=code_message(verification.locale, name, code, service["do_not_share_warning_enabled"]),
+            status_callback=f"{self.settings.signature_base_url}/sms/status?{query}",
+            **sender,
+        )

@@ -1,0 +1,49 @@
+"""Reading Twilio-style form parameters: names as in Verify, clear errors for everything else."""
+from __future__ import annotations
+
+from flask import request
+
+from ..errors import invalid
+
+
+def form(accepted: set[str], unsupported: set[str] = frozenset()) -> dict[str, str]:
+    """The request's form as a dict; a parameter we do not implement is refused by name."""
+    values = request.form.to_dict()
+    for name in values:
+        if name in unsupported:
+            raise invalid(f"Parameter `{name}` is not supported by telverify.")
+        if name not in accepted:
+            raise invalid(f"Unknown parameter `{name}`; accepted here: {', '.join(sorted(accepted))}.")
+    return values
+
+
+def boolean(values: dict, name: str) -> bool | None:
+    if name not in values:
+        return None
+    value = values[name].strip().lower()
+    if value not in ("true", "false"):
+        raise invalid(f"Invalid parameter `{name}`: it must be true or false.")
+    return value == "true"
+
+
+def integer(values: dict, name: str, low: int, high: int) -> int | None:
+    if name not in values:
+        return None
+    try:
+        number = int(values[name])
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise invalid(f"Invalid parameter `{name}`: it must be a whole number from {low} to {high}.")
+    return number
+
+
+def text(values: dict, name: str, max_length: int, required: bool = False) -> str | None:
+    value = values.get(name)
+    if value is None or not value.strip():
+        if required:
+            raise invalid(f"Missing required parameter `{name}`.")
+        return None
+    if len(value) > max_length:
+        raise invalid(f"Invalid parameter `{name}`: at most {max_length} characters.")
+    return value

@@ -1,0 +1,94 @@
+"""JSON bodies shaped as Verify v2 answers them."""
+from __future__ import annotations
+
+import time
+
+from flask import current_app
+
+from ..records import Verification
+
+ISO8601 = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def iso(timestamp: float | None) -> str | None:
+    return None if timestamp is None else time.strftime(ISO8601, time.gmtime(float(timestamp)))
+
+
+def _settings():
+    return current_app.config["TELVERIFY_SETTINGS"]
+
+
+def resource_url(path: str) -> str:
+    return f"{_settings().signature_base_url}/v2/{path}"
+
+
+def service(data: dict) -> dict:
+    sid = data["sid"]
+    base = f"Services/{sid}"
+    return {
+        "sid": sid,
+        "account_sid": _settings().twilio_account_sid,
+        "friendly_name": data["friendly_name"],
+        "code_length": data["code_length"],
+        "lookup_enabled": data["lookup_enabled"],
+        "psd2_enabled": False,
+        "skip_sms_to_landlines": data["skip_sms_to_landlines"],
+        "dtmf_input_required": data["dtmf_input_required"],
+        "tts_name": data["tts_name"],
+        "do_not_share_warning_enabled": data["do_not_share_warning_enabled"],
+        "custom_code_enabled": data["custom_code_enabled"],
+        "push": {}, "totp": {}, "whatsapp": {}, "passkeys": {},
+        "default_template_sid": None,
+        "verify_event_subscription_enabled": False,
+        "code_expiry_seconds": data["code_expiry_seconds"],  # telverify: per-service code lifetime
+        "date_created": iso(data["date_created"]),
+        "date_updated": iso(data["date_updated"]),
+        "url": resource_url(base),
+        "links": {
+            "verifications": resource_url(f"{base}/Verifications"),
+            "verification_checks": resource_url(f"{base}/VerificationCheck"),
+        },
+    }
+
+
+def verification(v: Verification) -> dict:
+    return {
+        "sid": v.sid,
+        "service_sid": v.service_sid,
+        "account_sid": _settings().twilio_account_sid,
+        "to": v.to,
+        "channel": v.channel,
+        "status": v.status,
+        "valid": v.status == "approved",
+        "lookup": {},
+        "amount": None,
+        "payee": None,
+        "send_code_attempts": [
+            {"attempt_sid": a.sid, "channel": a.channel, "time": iso(a.time),
+             # telverify: what Twilio reported about delivering this attempt
+             "delivery_status": a.delivery_status, "error_code": a.error_code}
+            for a in v.attempts
+        ],
+        "date_created": iso(v.created),
+        "date_updated": iso(v.updated),
+        "date_expires": iso(v.expires_at),  # telverify: when the code stops being accepted
+        "sna": None,
+        "url": resource_url(f"Services/{v.service_sid}/Verifications/{v.sid}"),
+    }
+
+
+def verification_check(v: Verification) -> dict:
+    return {
+        "sid": v.sid,
+        "service_sid": v.service_sid,
+        "account_sid": _settings().twilio_account_sid,
+        "to": v.to,
+        "channel": v.channel,
+        "status": v.status,
+        "valid": v.status == "approved",
+        "amount": None,
+        "payee": None,
+        "date_created": iso(v.created),
+        "date_updated": iso(v.updated),
+        "sna_attempts_error_codes": [],
+    }

@@ -1,0 +1,168 @@
+"""The verification operations: start (or re-send), check, approve or cancel, delivery reports.
+
+Views parse and authorise; this module decides; the store changes state atomically; a
+channel (sms/, later voice/) delivers. It never sees a Flask request.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from . import errors, locales, phone, sids
+from .carrier import CarrierUnavailable, translate
+from .codes import CodeBook, validate_custom_code
+from .errors import VerifyError
+from .records import Verification
+from .store import Store
+
+log = logging.getLogger("telverify.verify")
+
+
+class Channel(Protocol):
+    name: str
+
+    def refuse(self, destination: phone.Destination, service: dict) -> VerifyError | None:
+        """Why this channel cannot reach the destination, before anything is stored."""
+
+    def send(self, verification: Verification, code: str, service: dict, attempt: int) -> None:
+        """Deliver the code; raise what the `twilio` library raised."""
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    to: str
+    channel: str
+    locale: str | None = None
+    custom_friendly_name: str | None = None
+    custom_code: str | None = None
+    send_digits: str | None = None
+    tags: str | None = None
+
+
+_NOT_FOUND_REASONS = {
+    "approved": "was already approved; start a new verification to check another code",
+    "expired": "has expired; start a new verification",
+    "canceled": "was canceled; start a new verification",
+    "failed": "failed; start a new verification",
+}
+
+
+class Verifications:
+    def __init__(self, store: Store, codes: CodeBook, channels: dict[str, Channel]):
+        self.store = store
+        self.codes = codes
+        self.channels = channels
+
+    def service(self, service_sid: str) -> dict:
+        service = self.store.get_service(service_sid) if sids.is_sid(service_sid, sids.SERVICE) else None
+        if service is None:
+            raise errors.not_found(f"The requested resource /Services/{service_sid} was not found")
+        return service
+
+    def start(self, service_sid: str, request: StartRequest) -> tuple[Verification, bool]:
+        """Returns the verification and whether it is new (False: the pending one was re-sent)."""
+        service = self.service(service_sid)
+        channel = self.channels.get(request.channel)
+        if channel is None:
+            raise VerifyError(errors.CHANNEL_DISABLED, f"Delivery channel disabled: `{request.channel}` is not "
+                              f"enabled on this telverify; use one of: {', '.join(sorted(self.channels))}.")
+        destination = phone.parse(request.to)
+        refusal = channel.refuse(destination, service)
+        if refusal:
+            raise refusal
+        if request.custom_code is not None and not service["custom_code_enabled"]:
+            raise errors.invalid("Invalid parameter `CustomCode`: custom codes are not enabled on this "
+                                 "service (set CustomCodeEnabled=true on the service).")
+        code = (validate_custom_code(request.custom_code) if request.custom_code is not None
+                else self.codes.generate(service["code_length"]))
+        locale = locales.resolve(request.locale, destination.region)
+        now = time.time()
+        new_sid = sids.new_verification_sid(destination.e164)
+        salt = secrets.token_hex(8)
+        outcome, sid, attempt = self.store.create_or_resend(
+            service_sid, new_sid, destination.e164, channel.name, now,
+            expires_at=now + service["code_expiry_seconds"], sealed=self.codes.seal(new_sid, code), salt=salt,
+            salted_digest=self.codes.salted(salt, self.codes.digest(service_sid, code)), locale=locale,
+            friendly_name=request.custom_friendly_name, tags=request.tags, send_digits=request.send_digits)
+        masked = phone.mask(destination.e164)
+        if outcome == "max_sends":
+            log.warning("verification %s to %s refused: max send attempts", sid, masked)
+            raise VerifyError(errors.MAX_SENDS, "Max send attempts reached: this verification has been sent "
+                              "5 times. Check the code, cancel the verification, or wait until it expires.", 429)
+        verification = self.store.fetch(service_sid, sid, now)
+        if outcome == "resent":
+            code = self.codes.unseal(sid, verification.sealed_code)
+        try:
+            channel.send(verification, code, service, attempt)
+        except Exception as exc:  # what the twilio library raised, translated or re-raised
+            error = translate(exc, masked)
+            permanent = error is not None and not isinstance(error, CarrierUnavailable)
+            self.store.release_send(service_sid, verification, attempt, permanent)
+            if error is None:
+                raise
+            log.warning("verification %s to %s: %s attempt %d not sent (Twilio %s): %s", sid, masked,
+                        channel.name, attempt, getattr(exc, "code", type(exc).__name__), error.message)
+            raise error from exc
+        log.info("verification %s to %s: %s attempt %d sent (%s)", sid, masked, channel.name, attempt, outcome)
+        return verification, outcome == "created"
+
+    def check(self, service_sid: str, code: str, *, to: str | None = None, sid: str | None = None):
+        if not code or len(code) > 10:
+            raise errors.invalid("Invalid parameter `Code`: it is required, up to 10 characters.")
+        if bool(to) == bool(sid):
+            raise errors.invalid("Either `To` or `VerificationSid` must be given, not both.")
+        if to:
+            to = phone.parse(to).e164
+        elif not sids.is_sid(sid, sids.VERIFICATION):
+            raise errors.not_found(f"The requested resource /Services/{service_sid}/Verifications/{sid} "
+                                   "was not found")
+        outcome = None
+        if sids.is_sid(service_sid, sids.SERVICE):
+            outcome = self.store.check(service_sid, self.codes.digest(service_sid, code), time.time(),
+                                       sid=sid, to=to)
+        if outcome is None:
+            raise errors.not_found(f"The requested resource /Services/{service_sid} was not found")
+        who = phone.mask(to) if to else sid
+        if outcome.name == "missing":
+            raise errors.not_found(f"No verification to check for {who}: none was started, or it ended "
+                                   "more than 24 hours ago.")
+        verification = outcome.verification
+        if outcome.name == "final":
+            if verification.status == "max_attempts_reached":
+                raise VerifyError(errors.MAX_CHECKS, "Max check attempts reached: this verification was "
+                                  "checked 5 times without the right code. Start a new verification.", 429)
+            raise errors.not_found(f"Verification {verification.sid} "
+                                   f"{_NOT_FOUND_REASONS.get(verification.status, 'is not pending')}.")
+        log.info("verification %s to %s checked: %s (attempt %d)", verification.sid,
+                 phone.mask(verification.to), outcome.name, verification.checks)
+        return verification
+
+    def fetch(self, service_sid: str, sid: str) -> Verification:
+        self.service(service_sid)
+        verification = self.store.fetch(service_sid, sid, time.time()) if sids.is_sid(sid, sids.VERIFICATION) else None
+        if verification is None:
+            raise errors.not_found(f"The requested resource /Services/{service_sid}/Verifications/{sid} "
+                                   "was not found")
+        return verification
+
+    def set_status(self, service_sid: str, sid: str, status: str) -> Verification:
+        self.fetch(service_sid, sid)
+        outcome = self.store.update_status(service_sid, sid, status, time.time())
+        if outcome.name == "missing":
+            raise errors.not_found(f"The requested resource /Services/{service_sid}/Verifications/{sid} "
+                                   "was not found")
+        verification = outcome.verification
+        if outcome.name == "final":
+            raise errors.not_found(f"Verification {sid} cannot become {status}: it is already "
+                                   f"{verification.status}.")
+        log.info("verification %s to %s %s by the application", sid, phone.mask(verification.to), status)
+        return verification
+
+    def record_delivery(self, service_sid: str, sid: str, attempt: int, status: str, error_code: str) -> bool:
+        changed = self.store.mark_delivery(service_sid, sid, attempt, status, error_code)
+        if changed and status in ("undelivered", "failed"):
+            log.warning("verification %s attempt %d %s (Twilio error %s)", sid, attempt, status, error_code or "-")
+        return changed

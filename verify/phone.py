@@ -1,0 +1,64 @@
+"""Phone numbers: parsing to E.164 with `phonenumbers`, line types, masking for logs."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType
+
+from .errors import invalid
+
+_PARSE_REASONS = {
+    NumberParseException.INVALID_COUNTRY_CODE: "it must start with + and a country calling code",
+    NumberParseException.NOT_A_NUMBER: "it is not a phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "it is too short",
+    NumberParseException.TOO_SHORT_NSN: "it is too short",
+    NumberParseException.TOO_LONG: "it is too long",
+}
+
+
+@dataclass(frozen=True)
+class Destination:
+    e164: str
+    region: str | None  # ISO 3166 region, e.g. "US", or None for non-geographic numbers
+    line_type: int
+    extension: str | None
+
+    @property
+    def is_fixed_line(self) -> bool:
+        return self.line_type == PhoneNumberType.FIXED_LINE
+
+
+def parse(raw: str) -> Destination:
+    """Parse `To` as an international number; raise 60200 saying what is wrong."""
+    text = (raw or "").strip()
+    if not text:
+        raise invalid("Invalid parameter `To`: it is required, as an E.164 number such as +15017122661.")
+    try:
+        number = phonenumbers.parse(text, None)
+    except NumberParseException as exc:
+        reason = _PARSE_REASONS.get(exc.error_type, "it cannot be read as a phone number")
+        raise invalid(f"Invalid parameter `To`: '{mask(text)}' is not a valid phone number: {reason}.") from exc
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if not phonenumbers.is_valid_number(number):
+        reason = {
+            phonenumbers.ValidationResult.TOO_SHORT: "it is too short",
+            phonenumbers.ValidationResult.TOO_LONG: "it is too long",
+            phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "its country calling code does not exist",
+        }.get(phonenumbers.is_possible_number_with_reason(number), "no such number exists in its numbering plan")
+        raise invalid(f"Invalid parameter `To`: {mask(e164)} is not a valid phone number: {reason}.")
+    return Destination(
+        e164=e164,
+        region=phonenumbers.region_code_for_number(number),
+        line_type=phonenumbers.number_type(number),
+        extension=number.extension or None,
+    )
+
+
+def mask(number: str) -> str:
+    """Keep the country code's neighbourhood and the last two digits: enough to tell calls apart."""
+    digits = re.sub(r"[^\d+]", "", number or "")
+    if len(digits) <= 6:
+        return "*" * len(digits)
+    return digits[:4] + "*" * (len(digits) - 6) + digits[-2:]

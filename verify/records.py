@@ -1,0 +1,108 @@
+"""What a service and a verification are, read back from their Redis hashes."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import sids
+
+FINAL_STATUSES = ("approved", "canceled", "max_attempts_reached", "expired", "failed", "deleted")
+
+# A service's settings as stored and as answered, with Verify's defaults.
+SERVICE_DEFAULTS = {
+    "friendly_name": "",
+    "code_length": 6,
+    "lookup_enabled": False,
+    "psd2_enabled": False,
+    "skip_sms_to_landlines": False,
+    "dtmf_input_required": False,
+    "tts_name": None,
+    "do_not_share_warning_enabled": False,
+    "custom_code_enabled": False,
+    "code_expiry_seconds": 600,
+}
+_BOOLEAN_FIELDS = {k for k, v in SERVICE_DEFAULTS.items() if isinstance(v, bool)}
+_INT_FIELDS = {"code_length", "code_expiry_seconds"}
+
+
+def service_to_redis(settings: dict) -> dict[str, str]:
+    out = {}
+    for name, value in settings.items():
+        if isinstance(value, bool):
+            out[name] = "1" if value else "0"
+        else:
+            out[name] = "" if value is None else str(value)
+    return out
+
+
+def service_from_redis(raw: dict[str, str]) -> dict:
+    service = dict(SERVICE_DEFAULTS)
+    for name, value in raw.items():
+        if name in _BOOLEAN_FIELDS:
+            service[name] = value == "1"
+        elif name in _INT_FIELDS:
+            service[name] = int(value)
+        else:
+            service[name] = value or None
+    return service
+
+
+@dataclass(frozen=True)
+class Attempt:
+    sid: str
+    channel: str
+    time: float
+    delivery_status: str
+    error_code: str | None
+
+
+@dataclass(frozen=True)
+class Verification:
+    sid: str
+    service_sid: str
+    to: str
+    channel: str
+    status: str
+    created: float
+    updated: float
+    expires_at: float
+    checks: int
+    locale: str
+    custom_friendly_name: str | None
+    send_digits: str | None
+    sealed_code: str
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == "pending"
+
+
+def verification_from_redis(service_sid: str, raw: dict[str, str], now: float) -> Verification:
+    expires_at = float(raw["ex"])
+    status, updated = raw["st"], float(raw["ua"])
+    if status == "pending" and now >= expires_at:
+        # Expiry is a matter of time, not of a write: read-only fetches see it too.
+        status, updated = "expired", expires_at
+    attempts = []
+    for index in range(1, int(raw.get("sn", 0)) + 1):
+        entry = raw.get(f"a{index}")
+        if entry is None:  # released after the carrier refused it
+            continue
+        channel, time, delivery, error = entry.split("|")
+        attempts.append(Attempt(sids.attempt_sid(raw["sid"], index), channel, float(time), delivery, error or None))
+    return Verification(
+        sid=raw["sid"],
+        service_sid=service_sid,
+        to=raw["to"],
+        channel=raw["ch"],
+        status=status,
+        created=float(raw["ca"]),
+        updated=updated,
+        expires_at=expires_at,
+        checks=int(raw.get("ck", 0)),
+        locale=raw.get("lc", "en"),
+        custom_friendly_name=raw.get("fn") or None,
+        send_digits=raw.get("sd") or None,
+        sealed_code=raw["sc"],
+        attempts=attempts,
+    )
