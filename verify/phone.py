@@ -33,6 +33,9 @@ class Destination:
 def parse(raw: str) -> Destination:
     """Parse `To` as an international number; raise 60200 saying what is wrong."""
     text = (raw or "").strip()
+    if raw and raw[0] == " " and text[:1].isdigit():
+        # A "+" sent unencoded in a form (curl -d To=+44...) arrives as a space.
+        text = "+" + text
     if not text:
         raise invalid("Invalid parameter `To`: it is required, as an E.164 number such as +15017122661.")
     try:

@@ -1,0 +1,19 @@
+"""gunicorn settings for telverify (used by the Procfile and the benchmark).
+
+Creating a verification waits on Twilio's REST API (typically 100-300 ms), so each
+worker runs many threads: a request waiting on Twilio holds a thread, not a process.
+Checks are CPU-light (one Redis script), so one process per core keeps them fast.
+"""
+import multiprocessing
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+threads = int(os.environ.get("GUNICORN_THREADS", "32"))
+# Twilio gives up on a webhook after 15 s; nothing we do should take longer.
+timeout = 20
+graceful_timeout = 20
+keepalive = 5
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+errorlog = "-"
