@@ -47,6 +47,8 @@ def parse(raw: str) -> Destination:
     if not phonenumbers.is_valid_number(number):
         reason = {
             phonenumbers.ValidationResult.TOO_SHORT: "it is too short",
+            phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "it is too short (an area code is missing?)",
+            phonenumbers.ValidationResult.INVALID_LENGTH: "it has the wrong number of digits",
             phonenumbers.ValidationResult.TOO_LONG: "it is too long",
             phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "its country calling code does not exist",
         }.get(phonenumbers.is_possible_number_with_reason(number), "no such number exists in its numbering plan")

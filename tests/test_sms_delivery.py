@@ -1,0 +1,124 @@
+"""Sending the text: Twilio's refusals and outages, delivery reports, and signed webhooks."""
+import pytest
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.request_validator import RequestValidator
+
+from conftest import AUTH_TOKEN, LANDLINE, MOBILE, code_in
+
+
+def start(sdk, service, to=MOBILE):
+    return sdk.verify.v2.services(service.sid).verifications.create(to=to, channel="sms")
+
+
+def test_landline_is_refused_before_twilio(sdk, service, standin):
+    with pytest.raises(TwilioRestException) as raised:
+        start(sdk, service, to=LANDLINE)
+    assert (raised.value.status, raised.value.code) == (400, 60205)
+    assert standin.requests() == []
+
+
+@pytest.mark.parametrize("raw,reason", [
+    ("+4474001234", "too short"),
+    ("07400123456", "country calling code"),
+    ("+999123456789", "country calling code"),
+    ("not a number", "not a phone number"),
+])
+def test_invalid_numbers_say_what_is_wrong(sdk, service, standin, raw, reason):
+    with pytest.raises(TwilioRestException) as raised:
+        start(sdk, service, to=raw)
+    assert (raised.value.status, raised.value.code) == (400, 60200)
+    assert reason in raised.value.msg
+    assert standin.requests() == []
+
+
+@pytest.mark.parametrize("twilio_code,status,code,words", [
+    (21211, 400, 60200, "not a valid phone number"),
+    (21408, 403, 60605, "Geo Permissions"),
+    (21610, 400, 21610, "replied STOP"),
+    (21614, 400, 60205, "landline"),
+])
+def test_twilio_refusals_become_clear_errors(sdk, service, standin, twilio_code, status, code, words):
+    standin.add_fault(to=MOBILE, http_status=400, code=twilio_code, message="refused")
+    with pytest.raises(TwilioRestException) as raised:
+        start(sdk, service)
+    assert (raised.value.status, raised.value.code) == (status, code)
+    assert words in raised.value.msg
+    # Refused for good: no verification is left behind, so the next try starts afresh.
+    standin.clear_faults()
+    assert len(start(sdk, service).send_code_attempts) == 1
+
+
+@pytest.mark.parametrize("fault", [{"http_status": 503, "code": 20503}, {"delay": 3.0}])
+def test_twilio_outage_answers_503_and_the_verification_stays_usable(sdk, service, standin, fault):
+    standin.add_fault(to=MOBILE, times=1, **fault)
+    with pytest.raises(TwilioRestException) as raised:
+        start(sdk, service)
+    assert (raised.value.status, raised.value.code) == (503, 20503)
+    assert "Try again" in raised.value.msg
+    retried = start(sdk, service)
+    # The failed send did not use up one of the five.
+    assert retried.status == "pending" and len(retried.send_code_attempts) == 1
+    code = code_in(standin.wait_for_message(MOBILE, count=1 + ("delay" in fault)))
+    check = sdk.verify.v2.services(service.sid).verification_checks.create(to=MOBILE, code=code)
+    assert check.status == "approved"
+
+
+def test_delivery_reports_mark_the_attempt(sdk, service, standin):
+    verification = start(sdk, service)
+    message = standin.wait_for_message(MOBILE)
+    standin.wait_for_callbacks(message["sid"], 2)
+    fetched = sdk.verify.v2.services(service.sid).verifications(verification.sid).fetch()
+    assert fetched.send_code_attempts[0]["delivery_status"] == "delivered"
+
+
+def test_undelivered_report_marks_the_attempt_with_its_error(sdk, service, standin):
+    standin.add_fault(to=MOBILE, delivery="undelivered", error_code=30003)
+    verification = start(sdk, service)
+    message = standin.wait_for_message(MOBILE)
+    callbacks = standin.wait_for_callbacks(message["sid"], 2)
+    assert all(c["http_status"] == 204 for c in callbacks), callbacks
+    attempt = sdk.verify.v2.services(service.sid).verifications(verification.sid).fetch().send_code_attempts[0]
+    assert (attempt["delivery_status"], attempt["error_code"]) == ("undelivered", "30003")
+
+
+def _status_url(live, service_sid, verification_sid):
+    return f"{live.url}/sms/status?service={service_sid}&verification={verification_sid}&attempt=1"
+
+
+def test_late_or_repeated_reports_never_move_status_back(sdk, service, standin, live):
+    verification = start(sdk, service)
+    standin.wait_for_callbacks(standin.wait_for_message(MOBILE)["sid"], 2)
+    url = _status_url(live, service.sid, verification.sid)
+    params = {"MessageSid": "SM" + "0" * 32, "MessageStatus": "sent"}
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
+    assert requests.post(url, data=params, headers={"X-Twilio-Signature": signature}).status_code == 204
+    attempt = sdk.verify.v2.services(service.sid).verifications(verification.sid).fetch().send_code_attempts[0]
+    assert attempt["delivery_status"] == "delivered"
+
+
+@pytest.mark.parametrize("signature", [None, "bm90IGEgc2lnbmF0dXJl", "sign-with-wrong-token"])
+def test_status_webhook_needs_a_valid_signature(sdk, service, standin, live, signature):
+    verification = start(sdk, service)
+    url = _status_url(live, service.sid, verification.sid)
+    params = {"MessageSid": "SM" + "0" * 32, "MessageStatus": "failed", "ErrorCode": "30008"}
+    headers = {}
+    if signature == "sign-with-wrong-token":
+        headers["X-Twilio-Signature"] = RequestValidator("another-token").compute_signature(url, params)
+    elif signature:
+        headers["X-Twilio-Signature"] = signature
+    answer = requests.post(url, data=params, headers=headers)
+    assert answer.status_code == 403 and answer.json()["code"] == 20003
+    attempt = sdk.verify.v2.services(service.sid).verifications(verification.sid).fetch().send_code_attempts[0]
+    assert attempt["delivery_status"] != "failed"
+
+
+def test_signature_over_a_different_url_is_refused(sdk, service, standin, live):
+    """A signature is bound to the URL, query included: it cannot be replayed for another attempt."""
+    verification = start(sdk, service)
+    signed_for = _status_url(live, service.sid, verification.sid).replace("attempt=1", "attempt=2")
+    params = {"MessageSid": "SM" + "0" * 32, "MessageStatus": "failed"}
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(signed_for, params)
+    answer = requests.post(_status_url(live, service.sid, verification.sid), data=params,
+                           headers={"X-Twilio-Signature": signature})
+    assert answer.status_code == 403
