@@ -1,0 +1,74 @@
+"""Many requests at once on one verification: one approval at most, attempts counted exactly."""
+import threading
+from collections import Counter
+
+import redis
+import requests
+
+from conftest import API_KEY, API_SECRET, MOBILE, code_in
+
+
+def burst(url: str, forms: list[dict]) -> list[requests.Response]:
+    """Send every form at the same instant, each from its own thread and connection."""
+    barrier = threading.Barrier(len(forms))
+    answers: list = [None] * len(forms)
+
+    def send(index, form):
+        barrier.wait()
+        answers[index] = requests.post(url, data=form, auth=(API_KEY, API_SECRET), timeout=30)
+
+    threads = [threading.Thread(target=send, args=pair) for pair in enumerate(forms)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def outcomes(answers) -> Counter:
+    return Counter(a.json().get("status") if a.status_code == 200 else a.json()["code"] for a in answers)
+
+
+def wrong(code):
+    return str((int(code) + 1) % 10**6).zfill(6)
+
+
+def started(live, service, standin):
+    url = f"{live.url}/v2/Services/{service.sid}"
+    sid = requests.post(f"{url}/Verifications", data={"To": MOBILE, "Channel": "sms"},
+                        auth=(API_KEY, API_SECRET)).json()["sid"]
+    return url, sid, code_in(standin.wait_for_message(MOBILE))
+
+
+def test_simultaneous_right_codes_approve_exactly_once(live, service, standin):
+    url, _, code = started(live, service, standin)
+    answers = burst(f"{url}/VerificationCheck", [{"To": MOBILE, "Code": code}] * 30)
+    assert outcomes(answers) == Counter({"approved": 1, 20404: 29})
+
+
+def test_simultaneous_wrong_codes_count_every_attempt(live, service, standin):
+    url, _, code = started(live, service, standin)
+    answers = burst(f"{url}/VerificationCheck", [{"To": MOBILE, "Code": wrong(code)}] * 40)
+    assert outcomes(answers) == Counter({"pending": 4, "max_attempts_reached": 1, 60202: 35})
+
+
+def test_mixed_burst_never_exceeds_five_checks(live, service, standin, redis_url):
+    url, sid, code = started(live, service, standin)
+    forms = [{"To": MOBILE, "Code": code}] * 10 + [{"To": MOBILE, "Code": wrong(code)}] * 30
+    answers = burst(f"{url}/VerificationCheck", forms)
+    counted = outcomes(answers)
+    checked = [a for a in answers if a.status_code == 200]
+    assert counted["approved"] <= 1 and len(checked) <= 5
+    store = redis.Redis.from_url(redis_url, decode_responses=True)
+    [key] = list(store.scan_iter(f"*:ve:{sid}"))
+    assert int(store.hget(key, "ck")) == len(checked)  # every answered check counted, no more
+
+
+def test_simultaneous_starts_share_one_verification_and_five_sends(live, service, standin):
+    url = f"{live.url}/v2/Services/{service.sid}/Verifications"
+    answers = burst(url, [{"To": MOBILE, "Channel": "sms"}] * 20)
+    created = [a.json() for a in answers if a.status_code == 201]
+    assert len(created) == 5 and len({v["sid"] for v in created}) == 1
+    assert Counter(a.json()["code"] for a in answers if a.status_code != 201) == Counter({60203: 15})
+    assert len(standin.messages(MOBILE)) == 5
+    assert len({code_in(m) for m in standin.messages(MOBILE)}) == 1
