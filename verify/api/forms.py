@@ -1,6 +1,8 @@
 """Reading Twilio-style form parameters: names as in Verify, clear errors for everything else."""
 from __future__ import annotations
 
+import re
+
 from flask import request
 
 from ..errors import invalid
@@ -29,10 +31,8 @@ def boolean(values: dict, name: str) -> bool | None:
 def integer(values: dict, name: str, low: int, high: int) -> int | None:
     if name not in values:
         return None
-    try:
-        number = int(values[name])
-    except ValueError:
-        number = None
+    raw = values[name].strip()
+    number = int(raw) if re.fullmatch(r"[0-9]{1,9}", raw) else None  # ASCII digits only
     if number is None or not low <= number <= high:
         raise invalid(f"Invalid parameter `{name}`: it must be a whole number from {low} to {high}.")
     return number
@@ -46,4 +46,12 @@ def text(values: dict, name: str, max_length: int, required: bool = False) -> st
         return None
     if len(value) > max_length:
         raise invalid(f"Invalid parameter `{name}`: at most {max_length} characters.")
+    return value
+
+
+def display_name(values: dict, name: str, max_length: int = 64, required: bool = False) -> str | None:
+    """A name that is read or spoken to people: no control characters, nothing like markup."""
+    value = text(values, name, max_length, required)
+    if value and re.search(r"[\x00-\x1f\x7f<>]", value):
+        raise invalid(f"Invalid parameter `{name}`: it is shown to people; no control characters or < >.")
     return value

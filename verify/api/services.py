@@ -27,7 +27,7 @@ def _store():
 
 def _settings_from(values: dict, creating: bool) -> dict:
     out = {
-        "friendly_name": forms.text(values, "FriendlyName", 64, required=creating),
+        "friendly_name": forms.display_name(values, "FriendlyName", required=creating),
         "code_length": forms.integer(values, "CodeLength", 4, 10),
         "code_expiry_seconds": forms.integer(values, "CodeExpirySeconds", 30, 86400),
         "tts_name": forms.text(values, "TtsName", 64),
@@ -36,8 +36,6 @@ def _settings_from(values: dict, creating: bool) -> dict:
                         ("DtmfInputRequired", "dtmf_input_required"), ("CustomCodeEnabled", "custom_code_enabled"),
                         ("DoNotShareWarningEnabled", "do_not_share_warning_enabled")):
         out[name] = forms.boolean(values, param)
-    if out["friendly_name"] and re.search(r"[\x00-\x1f<>]", out["friendly_name"]):
-        raise invalid("Invalid parameter `FriendlyName`: it is read to people; no control characters or < >.")
     return {name: value for name, value in out.items() if value is not None}
 
 

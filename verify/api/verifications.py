@@ -26,8 +26,9 @@ def _tags(raw: str | None) -> str | None:
     if raw is None:
         return None
     try:
-        tags = json.loads(raw)
-    except ValueError:
+        # 10 pairs of 128 characters never need more; the cap also bounds json's recursion.
+        tags = json.loads(raw) if len(raw) <= 4096 else None
+    except (ValueError, RecursionError):
         tags = None
     if not isinstance(tags, dict) or len(tags) > 10 or not all(
             isinstance(k, str) and isinstance(v, str) and len(k) <= 128 and len(v) <= 128 for k, v in tags.items()):
@@ -57,7 +58,7 @@ def create_verification(service_sid):
         to=forms.text(values, "To", 64, required=True),
         channel=channel,
         locale=forms.text(values, "Locale", 20),
-        custom_friendly_name=forms.text(values, "CustomFriendlyName", 64),
+        custom_friendly_name=forms.display_name(values, "CustomFriendlyName"),
         custom_code=values.get("CustomCode"),
         send_digits=_send_digits(values.get("SendDigits"), channel),
         tags=_tags(values.get("Tags")),

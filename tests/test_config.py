@@ -1,0 +1,195 @@
+"""Settings from the environment: what loads, what is refused and how clearly, and start-up
+failing with EX_CONFIG instead of a crash loop."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from config import ConfigError, Settings, load_settings
+from conftest import (ACCOUNT_SID, API_KEY, API_SECRET, AUTH_TOKEN, FROM_NUMBER, MOBILE, ROOT, SECRET_KEY,
+                      create_app, make_env)
+
+MESSAGING_SID = "MG" + "0123456789abcdef" * 2
+
+REQUIRED = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL", "API_CREDENTIALS", "SECRET_KEY")
+
+
+def valid_env(**overrides):
+    return make_env("redis://127.0.0.1:6399/2", "http://127.0.0.1:9999", "https://verify.example.com",
+                    **overrides)
+
+
+def problems_of(env) -> str:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(env)
+    return str(raised.value)
+
+
+def test_complete_environment_loads():
+    settings = load_settings(valid_env(TWILIO_API_BASE_URL="http://127.0.0.1:9999/", LOG_LEVEL="debug"))
+    assert isinstance(settings, Settings)
+    assert settings.redis_url == "redis://127.0.0.1:6399/2"
+    assert settings.twilio_account_sid == ACCOUNT_SID
+    assert settings.twilio_auth_token == AUTH_TOKEN
+    assert settings.twilio_from_number == FROM_NUMBER
+    assert settings.twilio_messaging_service_sid is None
+    assert settings.twilio_api_base_url == "http://127.0.0.1:9999"  # trailing slash removed
+    assert settings.twilio_timeout_seconds == 2.0
+    assert settings.public_base_url == "https://verify.example.com"
+    assert settings.api_credentials == {API_KEY: API_SECRET, "second-app": "second-app-secret-0123"}
+    assert settings.secret_key == SECRET_KEY
+    assert settings.log_level == "DEBUG"
+
+
+def test_defaults_for_optional_settings():
+    env = valid_env()
+    for name in ("REDIS_URL", "TWILIO_API_BASE_URL", "TWILIO_TIMEOUT_SECONDS", "LOG_LEVEL"):
+        del env[name]
+    settings = load_settings(env)
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.twilio_api_base_url == "https://api.twilio.com"
+    assert settings.twilio_timeout_seconds == 10.0
+    assert settings.log_level == "INFO"
+
+
+def test_values_are_stripped_and_blank_means_missing():
+    settings = load_settings(valid_env(TWILIO_AUTH_TOKEN="  token-with-spaces  "))
+    assert settings.twilio_auth_token == "token-with-spaces"
+    assert "TWILIO_AUTH_TOKEN is required" in problems_of(valid_env(TWILIO_AUTH_TOKEN="   "))
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_each_missing_required_variable_is_named(name):
+    env = valid_env()
+    del env[name]
+    message = problems_of(env)
+    assert f"{name} is required" in message
+    # Only the missing one is reported.
+    others = [other for other in REQUIRED if other != name]
+    assert not any(f"{other} is required" in message for other in others)
+
+
+def test_a_sender_is_required():
+    message = problems_of(valid_env(TWILIO_FROM_NUMBER=None))
+    assert "TWILIO_FROM_NUMBER" in message and "TWILIO_MESSAGING_SERVICE_SID" in message
+
+
+def test_every_problem_is_reported_at_once():
+    message = problems_of({"TWILIO_TIMEOUT_SECONDS": "99", "LOG_LEVEL": "LOUD"})
+    for name in REQUIRED + ("TWILIO_FROM_NUMBER", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_TIMEOUT_SECONDS",
+                            "LOG_LEVEL"):
+        assert name in message, name
+    assert message.startswith("telverify cannot start:")
+    assert message.count("\n  - ") == 8
+
+
+@pytest.mark.parametrize("overrides, named", [
+    ({"TWILIO_ACCOUNT_SID": "AC123"}, "TWILIO_ACCOUNT_SID"),
+    ({"TWILIO_ACCOUNT_SID": "XX" + "0" * 32}, "TWILIO_ACCOUNT_SID"),
+    ({"TWILIO_ACCOUNT_SID": "AC" + "g" * 32}, "TWILIO_ACCOUNT_SID"),
+    ({"SECRET_KEY": "too-short"}, "SECRET_KEY"),
+    ({"SECRET_KEY": "x" * 31}, "SECRET_KEY"),
+    ({"API_CREDENTIALS": "no-colon-here-at-all"}, "API_CREDENTIALS"),
+    ({"API_CREDENTIALS": ":secret-without-an-id-0123"}, "API_CREDENTIALS"),
+    ({"API_CREDENTIALS": "app:short"}, "API_CREDENTIALS"),
+    ({"API_CREDENTIALS": f"{API_KEY}:{API_SECRET},broken"}, "API_CREDENTIALS"),
+    ({"PUBLIC_BASE_URL": "ftp://verify.example.com"}, "PUBLIC_BASE_URL"),
+    ({"PUBLIC_BASE_URL": "verify.example.com"}, "PUBLIC_BASE_URL"),
+    ({"TWILIO_API_BASE_URL": "not a url"}, "TWILIO_API_BASE_URL"),
+    ({"TWILIO_API_BASE_URL": "http://"}, "TWILIO_API_BASE_URL"),
+    ({"TWILIO_TIMEOUT_SECONDS": "0"}, "TWILIO_TIMEOUT_SECONDS"),
+    ({"TWILIO_TIMEOUT_SECONDS": "15"}, "TWILIO_TIMEOUT_SECONDS"),
+    ({"TWILIO_TIMEOUT_SECONDS": "ten"}, "TWILIO_TIMEOUT_SECONDS"),
+    ({"LOG_LEVEL": "VERBOSE"}, "LOG_LEVEL"),
+    ({"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
+    ({"TWILIO_FROM_NUMBER": "5017122661"}, "TWILIO_FROM_NUMBER"),
+    ({"TWILIO_MESSAGING_SERVICE_SID": "MG123"}, "TWILIO_MESSAGING_SERVICE_SID"),
+])
+def test_malformed_values_are_named(overrides, named):
+    message = problems_of(valid_env(**overrides))
+    assert named in message
+    # Exactly one problem: the malformed value, nothing else.
+    assert message.count("\n  - ") == 1, message
+
+
+def test_boundaries_that_are_accepted():
+    assert load_settings(valid_env(TWILIO_TIMEOUT_SECONDS="14")).twilio_timeout_seconds == 14.0
+    assert load_settings(valid_env(TWILIO_TIMEOUT_SECONDS="0.1")).twilio_timeout_seconds == 0.1
+    assert load_settings(valid_env(LOG_LEVEL="warning")).log_level == "WARNING"
+
+
+def test_secret_from_file(tmp_path):
+    secret_file = tmp_path / "secret_key"
+    secret_file.write_text("file-secret-key-0123456789abcdef-0123456789\n")
+    token_file = tmp_path / "token"
+    token_file.write_text("token-from-a-file\n")
+    credentials_file = tmp_path / "credentials"
+    credentials_file.write_text("filed-app:filed-app-secret-0123456\n")
+    settings = load_settings(valid_env(SECRET_KEY=None, SECRET_KEY_FILE=str(secret_file),
+                                       TWILIO_AUTH_TOKEN=None, TWILIO_AUTH_TOKEN_FILE=str(token_file),
+                                       API_CREDENTIALS=None, API_CREDENTIALS_FILE=str(credentials_file)))
+    assert settings.secret_key == "file-secret-key-0123456789abcdef-0123456789"
+    assert settings.twilio_auth_token == "token-from-a-file"
+    assert settings.api_credentials == {"filed-app": "filed-app-secret-0123456"}
+
+
+def test_secret_file_contents_are_validated(tmp_path):
+    secret_file = tmp_path / "secret_key"
+    secret_file.write_text("short\n")
+    message = problems_of(valid_env(SECRET_KEY=None, SECRET_KEY_FILE=str(secret_file)))
+    assert "SECRET_KEY must be at least 32 characters" in message
+
+
+def test_unreadable_secret_file_is_named(tmp_path):
+    missing = tmp_path / "does-not-exist"
+    message = problems_of(valid_env(SECRET_KEY=None, SECRET_KEY_FILE=str(missing)))
+    assert "SECRET_KEY_FILE" in message and str(missing) in message
+
+
+def test_file_variant_only_for_secrets(tmp_path):
+    url_file = tmp_path / "url"
+    url_file.write_text("https://verify.example.com\n")
+    message = problems_of(valid_env(PUBLIC_BASE_URL=None, PUBLIC_BASE_URL_FILE=str(url_file)))
+    assert "PUBLIC_BASE_URL is required" in message
+
+
+def test_gunicorn_entry_point_exits_with_ex_config_naming_what_is_missing():
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PUBLIC_BASE_URL": "https://verify.example.com"}
+    result = subprocess.run([sys.executable, "-c", "import app; app.app"], env=env, cwd=str(ROOT),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 78, (result.returncode, result.stderr)
+    assert "telverify cannot start" in result.stderr
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "API_CREDENTIALS", "SECRET_KEY",
+                 "TWILIO_FROM_NUMBER"):
+        assert f"{name}" in result.stderr, name
+    assert "PUBLIC_BASE_URL is required" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_importing_app_needs_no_environment():
+    result = subprocess.run([sys.executable, "-c", "import app; print(callable(app.create_app))"],
+                            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, cwd=str(ROOT),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+
+
+def test_messaging_service_instead_of_a_from_number(redis_url, standin):
+    env = make_env(redis_url, standin.base_url, "http://localhost", TWILIO_FROM_NUMBER=None,
+                   TWILIO_MESSAGING_SERVICE_SID=MESSAGING_SID)
+    settings = load_settings(env)
+    assert (settings.twilio_from_number, settings.twilio_messaging_service_sid) == (None, MESSAGING_SID)
+
+    client = create_app(env).test_client()
+    auth = (API_KEY, API_SECRET)
+    created = client.post("/v2/Services", data={"FriendlyName": "Acme"}, auth=auth)
+    assert created.status_code == 201, created.json
+    started = client.post(f"/v2/Services/{created.json['sid']}/Verifications",
+                          data={"To": MOBILE, "Channel": "sms"}, auth=auth)
+    assert started.status_code == 201, started.json
+
+    message = standin.wait_for_message(MOBILE)
+    assert message["messaging_service_sid"] == MESSAGING_SID
+    assert message["from"] is None
+    assert message["body"].startswith("Your Acme verification code is: ")
