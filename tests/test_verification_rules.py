@@ -190,3 +190,12 @@ def test_finished_verifications_are_kept_24_hours_for_fetching(sdk, service, sta
     [key] = [k for k in store.scan_iter("*:ve:*")]
     assert verification.sid in key
     assert 24 * 3600 < store.ttl(key) <= 24 * 3600 + 60
+
+
+def test_check_survives_redis_losing_its_scripts(sdk, service, standin, redis_url):
+    """A Redis restart or failover empties the script cache; the next check reloads the script."""
+    start(sdk, service)
+    code = code_in(standin.wait_for_message(MOBILE))
+    redis.Redis.from_url(redis_url).script_flush()
+    assert check(sdk, service, wrong_code(code)).status == "pending"
+    assert check(sdk, service, code).status == "approved"

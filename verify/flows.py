@@ -115,7 +115,7 @@ class Verifications:
         if bool(to) == bool(sid):
             raise errors.invalid("Either `To` or `VerificationSid` must be given, not both.")
         if to:
-            to = phone.parse(to).e164
+            to = phone.normalize(to)
         elif not sids.is_sid(sid, sids.VERIFICATION):
             raise errors.not_found(f"The requested resource /Services/{service_sid}/Verifications/{sid} "
                                    "was not found")
@@ -125,19 +125,19 @@ class Verifications:
                                        sid=sid, to=to)
         if outcome is None:
             raise errors.not_found(f"The requested resource /Services/{service_sid} was not found")
+        name, verification = outcome
         who = phone.mask(to) if to else sid
-        if outcome.name == "missing":
+        if name == "missing":
             raise errors.not_found(f"No verification to check for {who}: none was started, or it ended "
                                    "more than 24 hours ago.")
-        verification = outcome.verification
-        if outcome.name == "final":
+        if name == "final":
             if verification.status == "max_attempts_reached":
                 raise VerifyError(errors.MAX_CHECKS, "Max check attempts reached: this verification was "
                                   "checked 5 times without the right code. Start a new verification.", 429)
             raise errors.not_found(f"Verification {verification.sid} "
                                    f"{_NOT_FOUND_REASONS.get(verification.status, 'is not pending')}.")
         log.info("verification %s to %s checked: %s (attempt %d)", verification.sid,
-                 phone.mask(verification.to), outcome.name, verification.checks)
+                 phone.mask(verification.to), name, verification.checks)
         return verification
 
     def fetch(self, service_sid: str, sid: str) -> Verification:

@@ -61,6 +61,18 @@ def parse(raw: str) -> Destination:
     )
 
 
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def normalize(raw: str) -> str:
+    """E.164 for looking a number up (checks): no validity or line-type work, which is what
+    costs time in `phonenumbers`; a number we could not have sent to is simply not found."""
+    text = (raw or "").strip()
+    if _E164.fullmatch(text):
+        return text
+    return parse(raw).e164
+
+
 def mask(number: str) -> str:
     """Keep the country code's neighbourhood and the last two digits: enough to tell calls apart."""
     digits = re.sub(r"[^\d+]", "", number or "")

@@ -77,6 +77,24 @@ class Verification:
         return self.status == "pending"
 
 
+@dataclass(frozen=True)
+class CheckedVerification:
+    """What the check script answers: enough for a VerificationCheck, nothing more."""
+    sid: str
+    service_sid: str
+    to: str
+    channel: str
+    status: str
+    created: float
+    updated: float
+    checks: int
+
+    @classmethod
+    def from_reply(cls, service_sid: str, reply: list) -> "CheckedVerification":
+        sid, to, channel, status, created, updated, checks = reply
+        return cls(sid, service_sid, to, channel, status, float(created), float(updated), int(checks))
+
+
 def verification_from_redis(service_sid: str, raw: dict[str, str], now: float) -> Verification:
     expires_at = float(raw["ex"])
     status, updated = raw["st"], float(raw["ua"])

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from importlib import resources
 
 import redis
+from redis.exceptions import NoScriptError
 
 from . import keys
-from .records import Verification, service_from_redis, service_to_redis, verification_from_redis
+from .records import (CheckedVerification, Verification, service_from_redis, service_to_redis,
+                      verification_from_redis)
 
 MAX_SENDS = 5
 MAX_CHECKS = 5
@@ -87,22 +89,30 @@ class Store:
         return outcome, sid, int(index)
 
     def check(self, service_sid: str, digest: str, now: float, *, sid: str | None = None,
-              to: str | None = None) -> Outcome | None:
+              to: str | None = None) -> tuple[str, CheckedVerification | None] | None:
         """None when the service does not exist; otherwise the script's outcome."""
         if sid:
             key, mode, prefix = keys.verification(service_sid, sid), "sid", ""
         else:
             key, mode = keys.latest(service_sid, to), "to"
             prefix = keys.slot_prefix(service_sid, keys.number_tag(to))
+        script = self._scripts["check"]
+        args = [mode, repr(now), digest, MAX_CHECKS, FINAL_RETENTION_SECONDS, prefix]
         # One round trip: the service's existence rides in the same pipeline as the script.
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.exists(keys.service(service_sid))
-            self._scripts["check"](keys=[key], args=[mode, repr(now), digest, MAX_CHECKS,
-                                                      FINAL_RETENTION_SECONDS, prefix], client=pipe)
-            exists, result = pipe.execute()
+        # EVALSHA directly, because a pipelined Script first sends SCRIPT EXISTS (a second trip).
+        for _ in range(2):
+            with self.redis.pipeline(transaction=False) as pipe:
+                pipe.exists(keys.service(service_sid))
+                pipe.evalsha(script.sha, 1, key, *args)
+                exists, reply = pipe.execute(raise_on_error=False)
+            if not isinstance(reply, NoScriptError):
+                break
+            self.redis.script_load(script.script)  # Redis restarted or flushed its script cache
+        if isinstance(exists, Exception) or isinstance(reply, Exception):
+            raise reply if isinstance(reply, Exception) else exists
         if not exists:
             return None
-        return self._outcome(service_sid, result, now)
+        return reply[0], (CheckedVerification.from_reply(service_sid, reply[1:]) if len(reply) > 1 else None)
 
     def fetch(self, service_sid: str, sid: str, now: float) -> Verification | None:
         raw = self.redis.hgetall(keys.verification(service_sid, sid))
