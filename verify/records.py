@@ -56,28 +56,6 @@ class Attempt:
 
 
 @dataclass(frozen=True)
-class Verification:
-    sid: str
-    service_sid: str
-    to: str
-    channel: str
-    status: str
-    created: float
-    updated: float
-    expires_at: float
-    checks: int
-    locale: str
-    custom_friendly_name: str | None
-    send_digits: str | None
-    sealed_code: str
-    attempts: list[Attempt] = field(default_factory=list)
-
-    @property
-    def is_pending(self) -> bool:
-        return self.status == "pending"
-
-
-@dataclass(frozen=True)
 class CheckedVerification:
     """What the check script answers: enough for a VerificationCheck, nothing more."""
     sid: str
@@ -93,6 +71,21 @@ class CheckedVerification:
     def from_reply(cls, service_sid: str, reply: list) -> "CheckedVerification":
         sid, to, channel, status, created, updated, checks = reply
         return cls(sid, service_sid, to, channel, status, float(created), float(updated), int(checks))
+
+
+@dataclass(frozen=True)
+class Verification(CheckedVerification):
+    """A verification as stored, read in full (fetch, start)."""
+    expires_at: float = 0.0
+    locale: str = "en"
+    custom_friendly_name: str | None = None
+    send_digits: str | None = None
+    sealed_code: str = ""
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == "pending"
 
 
 def verification_from_redis(service_sid: str, raw: dict[str, str], now: float) -> Verification:

@@ -5,7 +5,7 @@ import time
 
 from flask import current_app
 
-from ..records import Verification
+from ..records import CheckedVerification, Verification
 
 ISO8601 = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -51,7 +51,8 @@ def service(data: dict) -> dict:
     }
 
 
-def verification(v: Verification) -> dict:
+def _common(v: CheckedVerification) -> dict:
+    """The fields a Verification and a VerificationCheck share, in Verify's order."""
     return {
         "sid": v.sid,
         "service_sid": v.service_sid,
@@ -60,6 +61,12 @@ def verification(v: Verification) -> dict:
         "channel": v.channel,
         "status": v.status,
         "valid": v.status == "approved",
+    }
+
+
+def verification(v: Verification) -> dict:
+    return {
+        **_common(v),
         "lookup": {},
         "amount": None,
         "payee": None,
@@ -77,15 +84,9 @@ def verification(v: Verification) -> dict:
     }
 
 
-def verification_check(v: Verification) -> dict:
+def verification_check(v: CheckedVerification) -> dict:
     return {
-        "sid": v.sid,
-        "service_sid": v.service_sid,
-        "account_sid": _settings().twilio_account_sid,
-        "to": v.to,
-        "channel": v.channel,
-        "status": v.status,
-        "valid": v.status == "approved",
+        **_common(v),
         "amount": None,
         "payee": None,
         "date_created": iso(v.created),
