@@ -28,8 +28,9 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     app = Flask(__name__)
-    app.config.update(TELVERIFY_SETTINGS=settings, SECRET_KEY=settings.secret_key,
-                      MAX_CONTENT_LENGTH=64 * 1024, JSON_SORT_KEYS=False)
+    # No Flask SECRET_KEY: telverify has no cookie sessions, and without one Flask skips
+    # opening a signed session on every request.
+    app.config.update(TELVERIFY_SETTINGS=settings, MAX_CONTENT_LENGTH=64 * 1024)
     app.json.sort_keys = False
     redis_client = connect(settings.redis_url)
     twilio_client = make_twilio_client(settings)
