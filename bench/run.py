@@ -160,7 +160,7 @@ def run(duration: int, connections: int, stack: Stack) -> tuple[list, dict]:
     # Creates wait on the stand-in's 150 ms. At C connections a client can make at most
     # C / 0.15 s creates per second, so 16 connections cannot show 150/s; 64 can.
     for conns, block in zip(sorted({connections, CREATE_HIGH_CONNECTIONS}), CREATE_BLOCKS):
-        rows.append((f"Verification create", conns, verify_wrk(
+        rows.append(("Verification create", conns, verify_wrk(
             stack, service, "Verifications", conns, duration, block, 1_000_000, "&Channel=sms")))
         settle(stack)
     return rows, measure_memory(stack)

@@ -2,7 +2,6 @@
 and the official `twilio` SDK's Verify client pointed at it."""
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess

@@ -151,7 +151,7 @@ def test_patch_declares_exploded_form_encoding_for_array_fields():
         "application/x-www-form-urlencoded"
     ]
     assert media["encoding"]["StatusCallbackEvent"] == {"style": "form", "explode": True}
-    assert f"POST /2010-04-01/Accounts/{{AccountSid}}/Messages.json MediaUrl" in changes
+    assert "POST /2010-04-01/Accounts/{AccountSid}/Messages.json MediaUrl" in changes
     # The input and the shared file are left as they were.
     assert json.loads(original_text) == spec
     assert source.read_text() == original_text

@@ -83,10 +83,6 @@ class Verification(CheckedVerification):
     sealed_code: str = ""
     attempts: list[Attempt] = field(default_factory=list)
 
-    @property
-    def is_pending(self) -> bool:
-        return self.status == "pending"
-
 
 def verification_from_redis(service_sid: str, raw: dict[str, str], now: float) -> Verification:
     expires_at = float(raw["ex"])
