@@ -82,22 +82,14 @@ def _call_kwargs(**overrides):
 
 # --- SMS ---------------------------------------------------------------------------------
 
-def test_sms_from_number_meets_contract(client):
+@pytest.mark.parametrize("sender", [{"from_": FROM}, {"messaging_service_sid": MESSAGING_SERVICE_SID}],
+                         ids=["from-number", "messaging-service"])
+def test_sms_meets_contract(client, sender):
     message = client.messages.create(
         to=TO,
-        from_=FROM,
         body="Your Acme verification code is: 123456",
         status_callback=f"https://example.com/sms/status?verification={VERIFICATION_SID}&attempt=1",
-    )
-    assert message.sid.startswith("SM") and len(message.sid) == 34
-
-
-def test_sms_from_messaging_service_meets_contract(client):
-    message = client.messages.create(
-        to=TO,
-        messaging_service_sid=MESSAGING_SERVICE_SID,
-        body="Your Acme verification code is: 123456",
-        status_callback=f"https://example.com/sms/status?verification={VERIFICATION_SID}&attempt=1",
+        **sender,
     )
     assert message.sid.startswith("SM") and len(message.sid) == 34
 

@@ -50,6 +50,10 @@ _NOT_FOUND_REASONS = {
 }
 
 
+def _verification_not_found(service_sid: str, sid: str) -> VerifyError:
+    return errors.not_found(f"The requested resource /Services/{service_sid}/Verifications/{sid} was not found")
+
+
 class Verifications:
     def __init__(self, store: Store, codes: CodeBook, channels: dict[str, Channel]):
         self.store = store
@@ -117,8 +121,7 @@ class Verifications:
         if to:
             to = phone.normalize(to)
         elif not sids.is_sid(sid, sids.VERIFICATION):
-            raise errors.not_found(f"The requested resource /Services/{service_sid}/Verifications/{sid} "
-                                   "was not found")
+            raise _verification_not_found(service_sid, sid)
         outcome = None
         if sids.is_sid(service_sid, sids.SERVICE):
             outcome = self.store.check(service_sid, self.codes.digest(service_sid, code), time.time(),
@@ -144,16 +147,16 @@ class Verifications:
         self.service(service_sid)
         verification = self.store.fetch(service_sid, sid, time.time()) if sids.is_sid(sid, sids.VERIFICATION) else None
         if verification is None:
-            raise errors.not_found(f"The requested resource /Services/{service_sid}/Verifications/{sid} "
-                                   "was not found")
+            raise _verification_not_found(service_sid, sid)
         return verification
 
     def set_status(self, service_sid: str, sid: str, status: str) -> Verification:
-        self.fetch(service_sid, sid)
+        self.service(service_sid)
+        if not sids.is_sid(sid, sids.VERIFICATION):
+            raise _verification_not_found(service_sid, sid)
         outcome = self.store.update_status(service_sid, sid, status, time.time())
         if outcome.name == "missing":
-            raise errors.not_found(f"The requested resource /Services/{service_sid}/Verifications/{sid} "
-                                   "was not found")
+            raise _verification_not_found(service_sid, sid)
         verification = outcome.verification
         if outcome.name == "final":
             raise errors.not_found(f"Verification {sid} cannot become {status}: it is already "
