@@ -9,6 +9,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 import sms
+import voice
 from config import ConfigError, Settings, load_settings
 from verify import api, errors
 from verify.carrier import make_twilio_client
@@ -35,11 +36,18 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
     redis_client = connect(settings.redis_url)
     twilio_client = make_twilio_client(settings)
     channels = {"sms": sms.SmsChannel(twilio_client, settings)}
+    if settings.twilio_from_number:
+        channels["call"] = voice.CallChannel(twilio_client, settings)
+        channels["call_approve"] = voice.ApproveCallChannel(twilio_client, settings)
+    else:
+        log.warning("calls are disabled: they need TWILIO_FROM_NUMBER (a messaging service cannot call)")
     app.extensions["telverify"] = Verifications(Store(redis_client), CodeBook(settings.secret_key), channels)
     app.extensions["telverify.redis"] = redis_client
+    app.extensions["telverify.twilio"] = twilio_client
 
     app.register_blueprint(api.bp)
     app.register_blueprint(sms.bp)
+    app.register_blueprint(voice.bp)
     _register_health(app, redis_client)
     _register_error_handlers(app)
     return app

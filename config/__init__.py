@@ -32,6 +32,7 @@ class Settings:
     api_credentials: dict[str, str]
     secret_key: str
     log_level: str
+    voice_names: dict[str, str]  # language -> Twilio <Say voice>, e.g. {"en": "Polly.Amy"}
 
     @property
     def signature_base_url(self) -> str:
@@ -66,6 +67,22 @@ def _parse_credentials(raw: str, problems: list[str]) -> dict[str, str]:
             problems.append(f"API_CREDENTIALS: the secret for '{key_id}' is shorter than 16 characters")
         pairs[key_id] = secret
     return pairs
+
+
+VOICE_LANGUAGES = ("en", "es", "fr", "de", "pt")
+
+
+def _parse_voice_names(raw: str, problems: list[str]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        language, sep, voice = item.partition("=")
+        if not sep or language.strip() not in VOICE_LANGUAGES or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}",
+                                                                                   voice.strip()):
+            problems.append(f"VOICE_NAMES: '{item}' must be language=voice, the language one of "
+                            f"{', '.join(VOICE_LANGUAGES)}, e.g. en=Polly.Amy")
+            continue
+        names[language.strip()] = voice.strip()
+    return names
 
 
 def load_settings(env=None) -> Settings:
@@ -126,6 +143,8 @@ def load_settings(env=None) -> Settings:
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
 
+    voice_names = _parse_voice_names(_read(env, "VOICE_NAMES") or "", problems)
+
     if problems:
         raise ConfigError("telverify cannot start:\n  - " + "\n  - ".join(problems))
     return Settings(
@@ -140,4 +159,5 @@ def load_settings(env=None) -> Settings:
         api_credentials=credentials,
         secret_key=secret_key,
         log_level=log_level,
+        voice_names=voice_names,
     )

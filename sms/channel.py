@@ -11,6 +11,8 @@ from .texts import code_message
 
 class SmsChannel:
     name = "sms"
+    delivers_code = True
+    dials = False
 
     def __init__(self, twilio_client, settings):
         self.twilio = twilio_client

@@ -180,3 +180,21 @@ def test_our_sms_channel_passes_the_contract(prism_url, redis_url, sender):
                       auth=(API_KEY, API_SECRET))
     assert answer.status_code == 201, answer.get_json()
     assert answer.get_json()["send_code_attempts"][0]["channel"] == "sms"
+
+
+@pytest.mark.parametrize("channel,to", [("call", "+1 212 555 0123 x123"), ("call_approve", "+442079460000")])
+def test_our_call_channels_pass_the_contract(prism_url, redis_url, channel, to):
+    """telverify places the call on Prism: its Calls request (answering-machine detection, status
+    events, the extension as SendDigits) must satisfy Twilio's spec."""
+    from app import create_app
+    from conftest import API_KEY, API_SECRET, make_env
+
+    app = create_app(make_env(redis_url, prism_url, "http://localhost"))
+    web = app.test_client()
+    service = web.post("/v2/Services", data={"FriendlyName": "Acme"}, auth=(API_KEY, API_SECRET)).get_json()
+    answer = web.post(f"/v2/Services/{service['sid']}/Verifications", data={"To": to, "Channel": channel},
+                      auth=(API_KEY, API_SECRET))
+    assert answer.status_code == 201, answer.get_json()
+    attempt = answer.get_json()["send_code_attempts"][0]
+    assert attempt["channel"] == channel
+    assert attempt["call_sid"].startswith("CA")  # Prism's example Call, bound to the attempt

@@ -63,6 +63,9 @@ _REFUSALS = {
     21614: (60205, 400, "SMS is not supported by landline phone number {to}; use Channel=call."),
     13224: (60200, 400, "Invalid parameter `To`: Twilio cannot call {to}."),
     13223: (60200, 400, "Invalid parameter `To`: {to} is not a valid phone number for a call."),
+    21215: (60605, 403, "Twilio refused to call {to}: calls to that country are not permitted on this "
+                        "account (enable it in the account's Voice Geo Permissions)."),
+    21216: (60605, 403, "Twilio blocked the call to {to} (a destination it considers high-risk)."),
     13227: (60605, 403, "Twilio refused to call {to}: calls to that country are not permitted on this "
                         "account (enable it in the account's Geo Permissions)."),
 }

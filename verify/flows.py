@@ -23,12 +23,15 @@ log = logging.getLogger("telverify.verify")
 
 class Channel(Protocol):
     name: str
+    delivers_code: bool  # False for an approve call: its code is never told, so never checked
+    dials: bool  # a call, which can dial an extension
 
     def refuse(self, destination: phone.Destination, service: dict) -> VerifyError | None:
         """Why this channel cannot reach the destination, before anything is stored."""
 
-    def send(self, verification: Verification, code: str, service: dict, attempt: int) -> None:
-        """Deliver the code; raise what the `twilio` library raised."""
+    def send(self, verification: Verification, code: str, service: dict, attempt: int) -> str | None:
+        """Deliver the code; raise what the `twilio` library raised. Returns the sid of a call
+        placed, which only that call's webhooks may then act on."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,24 @@ _NOT_FOUND_REASONS = {
     "approved": "was already approved; start a new verification to check another code",
     "expired": "has expired; start a new verification",
     "canceled": "was canceled; start a new verification",
-    "failed": "failed; start a new verification",
+    "failed": "failed (the person may have reported it as fraud); start a new verification",
 }
+# An extension written in `To` is dialled once the switchboard has answered: two seconds' pause.
+EXTENSION_PAUSE = "wwww"
+
+
+def _send_digits(request: StartRequest, destination: phone.Destination, channel: Channel) -> str | None:
+    if not destination.extension:
+        return request.send_digits
+    if not channel.dials:
+        raise errors.invalid(f"Invalid parameter `To`: it has an extension (x{destination.extension}), "
+                             f"which only a call can dial; use Channel=call or call_approve.")
+    if request.send_digits:
+        raise errors.invalid("Give the extension either in `To` or in `SendDigits`, not both.")
+    digits = EXTENSION_PAUSE + destination.extension
+    if len(digits) > 32:
+        raise errors.invalid("Invalid parameter `To`: the extension is too long to dial.")
+    return digits
 
 
 def _verification_not_found(service_sid: str, sid: str) -> VerifyError:
@@ -82,6 +101,7 @@ class Verifications:
                                  "service (set CustomCodeEnabled=true on the service).")
         code = (validate_custom_code(request.custom_code) if request.custom_code is not None
                 else self.codes.generate(service["code_length"]))
+        send_digits = _send_digits(request, destination, channel)
         locale = locales.resolve(request.locale, destination.region)
         now = time.time()
         new_sid = sids.new_verification_sid(destination.e164)
@@ -90,8 +110,15 @@ class Verifications:
             service_sid, new_sid, destination.e164, channel.name, now,
             expires_at=now + service["code_expiry_seconds"], sealed=self.codes.seal(new_sid, code), salt=salt,
             salted_digest=self.codes.salted(salt, self.codes.digest(service_sid, code)), locale=locale,
-            friendly_name=request.custom_friendly_name, tags=request.tags, send_digits=request.send_digits)
+            friendly_name=request.custom_friendly_name, tags=request.tags, send_digits=send_digits,
+            delivers_code=channel.delivers_code)
         masked = phone.mask(destination.e164)
+        if outcome == "blocked":
+            days = max(1, round(attempt / 86400))
+            log.warning("verification to %s refused: reported as fraud, blocked for %d more days", masked, days)
+            raise VerifyError(errors.DELIVERY_BLOCKED, f"Verification delivery attempt blocked: {masked} reported "
+                              f"a verification call on this service as fraud, so it is not called or texted "
+                              f"for {days} more days unless an administrator lifts the block.", 403)
         if outcome == "max_sends":
             log.warning("verification %s to %s refused: max send attempts", sid, masked)
             raise VerifyError(errors.MAX_SENDS, "Max send attempts reached: this verification has been sent "
@@ -100,7 +127,7 @@ class Verifications:
         if outcome == "resent":
             code = self.codes.unseal(sid, verification.sealed_code)
         try:
-            channel.send(verification, code, service, attempt)
+            call_sid = channel.send(verification, code, service, attempt)
         except Exception as exc:  # what the twilio library raised, translated or re-raised
             error = translate(exc, masked)
             permanent = error is not None and not isinstance(error, CarrierUnavailable)
@@ -110,6 +137,8 @@ class Verifications:
             log.warning("verification %s to %s: %s attempt %d not sent (Twilio %s): %s", sid, masked,
                         channel.name, attempt, getattr(exc, "code", type(exc).__name__), error.message)
             raise error from exc
+        if call_sid:
+            verification = self.store.record_call(service_sid, sid, attempt, call_sid, now).verification
         log.info("verification %s to %s: %s attempt %d sent (%s)", sid, masked, channel.name, attempt, outcome)
         return verification, outcome == "created"
 
@@ -163,6 +192,29 @@ class Verifications:
                                    f"{verification.status}.")
         log.info("verification %s to %s %s by the application", sid, phone.mask(verification.to), status)
         return verification
+
+    def record_call(self, service_sid: str, sid: str, attempt: int, call_sid: str, **event: str
+                    ) -> Verification | None:
+        """Record a call's progress (status, answered_by, outcome) on its attempt. None when the
+        verification is gone or the CallSid is not the one this attempt placed."""
+        recorded = self.store.record_call(service_sid, sid, attempt, call_sid, time.time(), **event)
+        if recorded.name != "recorded":
+            log.warning("call %s for verification %s attempt %d ignored: %s", call_sid, sid, attempt, recorded.name)
+            return None
+        return recorded.verification
+
+    def decide_by_call(self, service_sid: str, sid: str, attempt: int, call_sid: str, decision: str
+                       ) -> tuple[str, Verification | None]:
+        """The person on an approve call approved (#) or reported fraud (0 then #)."""
+        decided = self.store.decide_by_call(service_sid, sid, attempt, call_sid, decision, time.time())
+        verification = decided.verification
+        if decided.name == "decided":
+            level = logging.WARNING if decision == "fraud_reported" else logging.INFO
+            log.log(level, "verification %s to %s %s on call %s", sid, phone.mask(verification.to), decision,
+                    call_sid)
+        elif decided.name != "repeat":
+            log.warning("verification %s: %s on call %s not applied (%s)", sid, decision, call_sid, decided.name)
+        return decided.name, verification
 
     def record_delivery(self, service_sid: str, sid: str, attempt: int, status: str, error_code: str) -> bool:
         changed = self.store.mark_delivery(service_sid, sid, attempt, status, error_code)

@@ -38,3 +38,8 @@ def verification(service_sid: str, verification_sid: str) -> str:
 def latest(service_sid: str, to: str) -> str:
     """The sid of the newest verification for `to`: resends and checks by `To` start here."""
     return slot_prefix(service_sid, number_tag(to)) + "latest:" + to
+
+
+def blocked(service_sid: str, to: str) -> str:
+    """Present while `to` may not be called or texted for this service (a fraud report)."""
+    return slot_prefix(service_sid, number_tag(to)) + "blocked:" + to

@@ -51,8 +51,11 @@ class Attempt:
     sid: str
     channel: str
     time: float
-    delivery_status: str
+    delivery_status: str  # a message's or a call's status, as Twilio last reported it
     error_code: str | None
+    call_sid: str | None = None
+    answered_by: str | None = None  # answering-machine detection: human, machine_start, fax...
+    outcome: str | None = None  # how a call ended for the verification (see voice/outcomes.py)
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,17 @@ class Verification(CheckedVerification):
     send_digits: str | None = None
     sealed_code: str = ""
     attempts: list[Attempt] = field(default_factory=list)
+    fraud_reported: bool = False
+
+    def attempt(self, index: int) -> Attempt | None:
+        sid = sids.attempt_sid(self.sid, index)
+        return next((a for a in self.attempts if a.sid == sid), None)
+
+    @property
+    def call_outcome(self) -> str | None:
+        """The outcome of the latest call, which is what an application polling for it wants."""
+        calls = [a for a in self.attempts if a.channel != "sms"]
+        return calls[-1].outcome if calls else None
 
 
 def verification_from_redis(service_sid: str, raw: dict[str, str], now: float) -> Verification:
@@ -96,7 +110,9 @@ def verification_from_redis(service_sid: str, raw: dict[str, str], now: float) -
         if entry is None:  # released after the carrier refused it
             continue
         channel, time, delivery, error = entry.split("|")
-        attempts.append(Attempt(sids.attempt_sid(raw["sid"], index), channel, float(time), delivery, error or None))
+        attempts.append(Attempt(sids.attempt_sid(raw["sid"], index), channel, float(time), delivery, error or None,
+                                call_sid=raw.get(f"c{index}"), answered_by=raw.get(f"m{index}"),
+                                outcome=raw.get(f"o{index}")))
     return Verification(
         sid=raw["sid"],
         service_sid=service_sid,
@@ -112,4 +128,5 @@ def verification_from_redis(service_sid: str, raw: dict[str, str], now: float) -
         send_digits=raw.get("sd") or None,
         sealed_code=raw["sc"],
         attempts=attempts,
+        fraud_reported=raw.get("fr") == "1",
     )

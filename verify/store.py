@@ -18,6 +18,7 @@ from .records import (CheckedVerification, Verification, service_from_redis, ser
 MAX_SENDS = 5
 MAX_CHECKS = 5
 FINAL_RETENTION_SECONDS = 24 * 3600  # how long a finished verification can still be fetched
+FRAUD_BLOCK_SECONDS = 90 * 24 * 3600  # a number reported as fraud is left alone this long
 
 
 def connect(url: str) -> redis.Redis:
@@ -79,13 +80,17 @@ class Store:
     # -- verifications ----------------------------------------------------------------------
     def create_or_resend(self, service_sid: str, new_sid: str, to: str, channel: str, now: float,
                          expires_at: float, sealed: str, salt: str, salted_digest: str, locale: str,
-                         friendly_name: str | None, tags: str | None, send_digits: str | None):
-        """Returns (outcome, sid, attempt index); outcome is created, resent or max_sends."""
+                         friendly_name: str | None, tags: str | None, send_digits: str | None,
+                         delivers_code: bool = True):
+        """Returns (outcome, sid, attempt index); outcome is created, resent, max_sends or
+        blocked (then the index is the number of seconds until the block lifts)."""
         outcome, sid, index = self._scripts["create_or_resend"](
-            keys=[keys.latest(service_sid, to), keys.verification(service_sid, new_sid)],
+            keys=[keys.latest(service_sid, to), keys.verification(service_sid, new_sid),
+                  keys.blocked(service_sid, to)],
             args=[repr(now), new_sid, to, channel, repr(expires_at), sealed, salt, salted_digest, locale,
                   friendly_name or "", tags or "", MAX_SENDS, FINAL_RETENTION_SECONDS,
-                  keys.slot_prefix(service_sid, keys.number_tag(to)), send_digits or ""])
+                  keys.slot_prefix(service_sid, keys.number_tag(to)), send_digits or "",
+                  "1" if delivers_code else "0"])
         return outcome, sid, int(index)
 
     def check(self, service_sid: str, digest: str, now: float, *, sid: str | None = None,
@@ -131,6 +136,25 @@ class Store:
     def mark_delivery(self, service_sid: str, sid: str, index: int, status: str, error_code: str) -> bool:
         return bool(self._scripts["mark_delivery"](keys=[keys.verification(service_sid, sid)],
                                                    args=[index, status, error_code or ""]))
+
+    def record_call(self, service_sid: str, sid: str, index: int, call_sid: str, now: float, *,
+                    status: str = "", answered_by: str = "", outcome: str = "") -> Outcome:
+        """Outcome name: missing, foreign (the CallSid is not this attempt's call) or recorded."""
+        result = self._scripts["call_event"](keys=[keys.verification(service_sid, sid)],
+                                             args=[index, call_sid, status, answered_by, outcome])
+        return self._outcome(service_sid, result, now)
+
+    def decide_by_call(self, service_sid: str, sid: str, index: int, call_sid: str, decision: str,
+                       now: float) -> Outcome:
+        """Outcome name: missing, foreign, repeat, final or decided (see decide_by_call.lua)."""
+        key = keys.verification(service_sid, sid)
+        to = self.redis.hget(key, "to")
+        if to is None:
+            return Outcome("missing", None)
+        result = self._scripts["decide_by_call"](
+            keys=[key, keys.blocked(service_sid, to)],
+            args=[repr(now), index, call_sid, decision, FINAL_RETENTION_SECONDS, FRAUD_BLOCK_SECONDS])
+        return self._outcome(service_sid, result, now)
 
     @staticmethod
     def _outcome(service_sid: str, result: list, now: float) -> Outcome:

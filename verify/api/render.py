@@ -72,13 +72,17 @@ def verification(v: Verification) -> dict:
         "payee": None,
         "send_code_attempts": [
             {"attempt_sid": a.sid, "channel": a.channel, "time": iso(a.time),
-             # telverify: what Twilio reported about delivering this attempt
-             "delivery_status": a.delivery_status, "error_code": a.error_code}
+             # telverify: what Twilio reported about delivering this attempt (a message's or a
+             # call's status), and for calls who answered and how the call ended
+             "delivery_status": a.delivery_status, "error_code": a.error_code,
+             "call_sid": a.call_sid, "answered_by": a.answered_by, "outcome": a.outcome}
             for a in v.attempts
         ],
         "date_created": iso(v.created),
         "date_updated": iso(v.updated),
         "date_expires": iso(v.expires_at),  # telverify: when the code stops being accepted
+        "call_outcome": v.call_outcome,  # telverify: how the latest call ended (voice/README)
+        "fraud_reported": v.fraud_reported,  # telverify: the person reported it on an approve call
         "sna": None,
         "url": resource_url(f"Services/{v.service_sid}/Verifications/{v.sid}"),
     }

@@ -15,7 +15,7 @@ local function answer(outcome)
   return v
 end
 local now = tonumber(ARGV[2])
-local st, ex, ck, sl, hs = unpack(redis.call('HMGET', key, 'st', 'ex', 'ck', 'sl', 'hs'))
+local st, ex, ck, sl, hs, cd = unpack(redis.call('HMGET', key, 'st', 'ex', 'ck', 'sl', 'hs', 'cd'))
 if not st then return {'missing'} end
 local retention = math.ceil(tonumber(ARGV[5]) + 60)
 if st == 'pending' and now >= tonumber(ex) then
@@ -31,7 +31,7 @@ for i = 1, #hs do
   diff = bit.bor(diff, bit.bxor(string.byte(hs, i), string.byte(given, i) or 0))
 end
 local outcome
-if diff == 0 and #given == #hs then
+if diff == 0 and #given == #hs and cd == '1' then
   outcome = 'approved'
   redis.call('HSET', key, 'st', 'approved', 'ck', ck, 'ua', ARGV[2])
   redis.call('EXPIRE', key, retention)

@@ -1,0 +1,7 @@
+"""Call me: calls that read the code (`call`) or ask for # to approve (`call_approve`)."""
+from flask import Blueprint
+
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+from . import webhooks  # noqa: E402,F401  (registers the webhooks on bp)
+from .channel import ApproveCallChannel, CallChannel  # noqa: E402,F401

@@ -1,0 +1,253 @@
+"""The webhooks that run a verification call: answer, redirects, key presses, call status and
+answering-machine detection.
+
+Twilio reads any HTTP error aloud as "an application error has occurred", so every TwiML
+webhook answers TwiML: a call whose verification is unknown, finished or expired hears an
+apology and is hung up. Call progress is recorded with one Lua script per event, and a
+repeated or late webhook changes nothing (see call_event.lua and decide_by_call.lua).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from flask import Response, current_app, jsonify, request
+
+from verify import sids
+from verify.errors import SERVICE_UNAVAILABLE, VerifyError
+from verify.records import Verification
+from verify.webhooks import twilio_signed
+
+from . import bp
+from .channel import webhook_url
+from .script import CallScript
+from .speech import Speaker
+
+log = logging.getLogger("telverify.voice")
+
+MACHINE_VERDICTS = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
+# Final CallStatus -> outcome, when nothing more telling (approved, code read...) happened first.
+UNANSWERED = {"busy": "busy", "no-answer": "no_answer", "failed": "failed", "canceled": "canceled"}
+PROMPT_ROUNDS = 3  # a prompt heard three times with no key ends the call
+DETECTION_ROUNDS = 12  # seconds held for the machine-detection verdict before asking for a key
+READINGS = 5  # times the code can be heard on one call
+_CALL_SID = re.compile(r"CA[0-9a-f]{32}")
+
+
+@dataclass(frozen=True)
+class CallRef:
+    """Which verification attempt a webhook is about, from its signed URL and Twilio's CallSid."""
+    service_sid: str
+    sid: str
+    attempt: int
+    call_sid: str
+
+    @classmethod
+    def from_request(cls) -> "CallRef | None":
+        args = request.args
+        service_sid, sid, attempt = args.get("service", ""), args.get("verification", ""), args.get("attempt", "")
+        call_sid = request.form.get("CallSid", "")
+        if not (sids.is_sid(service_sid, sids.SERVICE) and sids.is_sid(sid, sids.VERIFICATION)
+                and re.fullmatch(r"[1-9][0-9]{0,2}", attempt) and _CALL_SID.fullmatch(call_sid)):
+            return None
+        return cls(service_sid, sid, int(attempt), call_sid)
+
+
+@dataclass(frozen=True)
+class LiveCall:
+    ref: CallRef
+    verification: Verification
+    channel: str
+    answered_by: str | None
+    service: dict
+    script: CallScript
+
+
+def _flows():
+    return current_app.extensions["telverify"]
+
+
+def _twiml(response) -> Response:
+    return Response(str(response), mimetype="application/xml")
+
+
+def _round() -> int:
+    raw = request.args.get("round", "1")
+    return int(raw) if re.fullmatch(r"[1-9][0-9]?", raw) else 1
+
+
+def _script(ref: CallRef, locale: str, name: str) -> CallScript:
+    settings = current_app.config["TELVERIFY_SETTINGS"]
+    speaker = Speaker.for_locale(locale, settings.voice_names)
+
+    def url(route: str, **extra) -> str:
+        return webhook_url(settings, route, ref.sid, ref.service_sid, ref.attempt, **extra)
+    return CallScript(speaker, name, url)
+
+
+def _inactive(ref: CallRef | None = None, verification: Verification | None = None) -> Response:
+    locale = verification.locale if verification else "en"
+    return _twiml(_script(ref or CallRef("", "", 0, ""), locale, "").inactive())
+
+
+def _open(ref: CallRef | None, **event: str) -> LiveCall | Response:
+    """The call's verification if it can still be decided, else the apology to answer with."""
+    if ref is None:
+        return _inactive()
+    verification = _flows().record_call(ref.service_sid, ref.sid, ref.attempt, ref.call_sid, **event)
+    if verification is None or verification.status != "pending":
+        return _inactive(ref, verification)
+    service = _flows().store.get_service(ref.service_sid)
+    attempt = verification.attempt(ref.attempt)
+    if service is None or attempt is None:
+        return _inactive(ref, verification)
+    name = verification.custom_friendly_name or service["friendly_name"]
+    return LiveCall(ref, verification, attempt.channel, attempt.answered_by, service,
+                    _script(ref, verification.locale, name))
+
+
+def _record(call: LiveCall, **event: str) -> None:
+    _flows().record_call(call.ref.service_sid, call.ref.sid, call.ref.attempt, call.ref.call_sid, **event)
+
+
+def _read_code(call: LiveCall, reading: int) -> Response:
+    code = _flows().codes.unseal(call.verification.sid, call.verification.sealed_code)
+    _record(call, outcome="code_read")
+    log.info("verification %s: code read on call %s (reading %d)", call.ref.sid, call.ref.call_sid, reading)
+    return _twiml(call.script.read_code(code, reading))
+
+
+def _no_key(call: LiveCall) -> Response:
+    _record(call, outcome="no_key")
+    return _twiml(call.script.farewell("no_key"))
+
+
+def _code_call(call: LiveCall, detection_round: int) -> Response:
+    """Read the code only to a person: after a human verdict, or after a key press when the
+    service requires one or detection could not tell."""
+    if call.service["dtmf_input_required"] or call.answered_by == "unknown":
+        return _twiml(call.script.key_gate(1))
+    if call.answered_by == "human":
+        return _read_code(call, 1)
+    if detection_round > DETECTION_ROUNDS:
+        return _twiml(call.script.key_gate(1))
+    return _twiml(call.script.await_detection(detection_round))
+
+
+def _step(step: str, round_: int, **event: str) -> Response:
+    call = _open(CallRef.from_request(), **event)
+    if isinstance(call, Response):
+        return call
+    if call.answered_by in MACHINE_VERDICTS:
+        return _twiml(call.script.hang_up())
+    script = call.script
+    if call.channel == "call_approve":
+        if step == "start":
+            return _twiml(script.approve_prompt(1))
+        if step in ("approve", "fraud"):
+            if round_ > PROMPT_ROUNDS:
+                return _no_key(call)
+            return _twiml(script.approve_prompt(round_) if step == "approve" else script.fraud_confirm(round_))
+    elif call.channel == "call":
+        if step == "start":
+            return _code_call(call, 1)
+        if step == "detect":
+            return _code_call(call, round_)
+        if step == "gate":
+            return _no_key(call) if round_ > PROMPT_ROUNDS else _twiml(script.key_gate(round_))
+    return _inactive(call.ref, call.verification)
+
+
+@bp.post("/answer")
+@twilio_signed
+def answer():
+    return _step("start", 1, status="in-progress")
+
+
+@bp.post("/step")
+@twilio_signed
+def step():
+    """Where a prompt goes on after its <Gather> heard no key, or detection is awaited."""
+    return _step(request.args.get("step", ""), _round())
+
+
+def _decide(call: LiveCall, decision: str) -> Response:
+    result, verification = _flows().decide_by_call(call.ref.service_sid, call.ref.sid, call.ref.attempt,
+                                                   call.ref.call_sid, decision)
+    if result in ("decided", "repeat"):
+        return _twiml(call.script.farewell(decision))
+    return _inactive(call.ref, verification)
+
+
+@bp.post("/key")
+@twilio_signed
+def key():
+    """A <Gather> heard a key."""
+    step, round_ = request.args.get("step", ""), _round()
+    call = _open(CallRef.from_request())
+    if isinstance(call, Response):
+        return call
+    digit = request.form.get("Digits", "")[:1]
+    if call.channel == "call" and step in ("gate", "code") and digit:
+        if step == "code" and round_ >= READINGS:
+            return _twiml(call.script.farewell("goodbye"))
+        return _read_code(call, round_ + 1 if step == "code" else 1)
+    if call.channel == "call_approve" and step == "approve":
+        if digit == "#":
+            return _decide(call, "approved")
+        if digit == "0":
+            return _twiml(call.script.fraud_confirm(1))
+        return _twiml(call.script.approve_prompt(round_, after_invalid_key=True))
+    if call.channel == "call_approve" and step == "fraud":
+        if digit == "#":
+            return _decide(call, "fraud_reported")
+        return _twiml(call.script.approve_prompt(1))
+    return _inactive(call.ref, call.verification)
+
+
+@bp.post("/status")
+@twilio_signed
+def call_status():
+    """Twilio's call progress: ringing, answered, and how the call ended."""
+    ref = CallRef.from_request()
+    if ref is not None:
+        status, answered_by = request.form.get("CallStatus", ""), request.form.get("AnsweredBy", "")
+        outcome = UNANSWERED.get(status, "")
+        if status == "completed":
+            outcome = "machine" if answered_by in MACHINE_VERDICTS else "hung_up"
+        _flows().record_call(ref.service_sid, ref.sid, ref.attempt, ref.call_sid, status=status,
+                             answered_by=answered_by, outcome=outcome)
+    return "", 204
+
+
+@bp.post("/amd")
+@twilio_signed
+def machine_detected():
+    """The answering-machine verdict. A machine or fax hears nothing more: we hang up."""
+    ref = CallRef.from_request()
+    answered_by = request.form.get("AnsweredBy", "")
+    if ref is None or not re.fullmatch(r"[a-z_]{1,32}", answered_by):
+        return "", 204
+    machine = answered_by in MACHINE_VERDICTS
+    verification = _flows().record_call(ref.service_sid, ref.sid, ref.attempt, ref.call_sid,
+                                        answered_by=answered_by, outcome="machine" if machine else "")
+    attempt = verification.attempt(ref.attempt) if verification else None
+    if machine and attempt is not None and attempt.outcome == "machine":
+        log.info("verification %s: call %s answered by %s; hanging up", ref.sid, ref.call_sid, answered_by)
+        try:
+            current_app.extensions["telverify.twilio"].calls(ref.call_sid).update(status="completed")
+        except Exception as exc:  # the call may have ended already; the next webhook hangs up anyway
+            log.warning("could not hang up call %s: %s", ref.call_sid, exc)
+    return "", 204
+
+
+@bp.errorhandler(Exception)
+def apologise(exc):
+    """Whatever failed (Redis, a bug), the caller hears an apology, not Twilio's error message."""
+    if request.path.endswith(("/status", "/amd")):
+        log.exception("voice callback %s failed", request.path)
+        error = VerifyError(SERVICE_UNAVAILABLE, "telverify could not record this call event.", 503)
+        return jsonify(error.to_dict()), 503
+    log.exception("voice webhook %s failed; apologising to the caller", request.path)
+    return _inactive()
