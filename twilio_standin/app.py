@@ -1,8 +1,8 @@
 """Builds the Flask app: shared context, auth for the Twilio API paths,
 resource blueprints, and JSON errors everywhere.
 
-To add a resource (e.g. Calls), write calls.py with a blueprint like
-messages.py and append it to RESOURCE_BLUEPRINTS.
+To add a resource, write a module with a blueprint like messages.py and
+append it to RESOURCE_BLUEPRINTS.
 """
 from __future__ import annotations
 
@@ -12,27 +12,38 @@ import re
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
-from . import control, messages
+from . import calls, control, messages
 from .callbacks import CallbackDispatcher
+from .callee import CalleeBook
 from .context import EXTENSION_KEY, StandInContext
 from .errors import not_found, twilio_error, unauthorized
+from .executor import CallExecutor
 from .faults import FaultRegistry
 from .state import Store
+from .voicehooks import Webhooks
 
 log = logging.getLogger("twilio_standin")
 
-RESOURCE_BLUEPRINTS = [messages.bp]
+RESOURCE_BLUEPRINTS = [messages.bp, calls.bp]
 _ACCOUNT_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+?)(?:\.json)?(?:/|$)")
 
 
 def create_standin_app(account_sid: str, auth_token: str, send_delay: float = 0.0,
-                       callback_timeout: float = 10.0) -> Flask:
+                       callback_timeout: float = 10.0, time_scale: float = 1.0,
+                       default_callee: str = "human", webhook_timeout: float = 15.0) -> Flask:
+    """time_scale multiplies every simulated wait of a call (ringing, speech,
+    Pause, Gather timeout, detection, key delays, TimeLimit); webhook_timeout
+    is how long a TwiML request may take before it counts as failed."""
     app = Flask("twilio_standin")
     store = Store()
+    callees = CalleeBook(default_callee)
+    hooks = Webhooks(account_sid, auth_token, webhook_timeout=webhook_timeout,
+                     callback_timeout=callback_timeout)
     ctx = StandInContext(
         account_sid=account_sid, auth_token=auth_token, store=store,
         faults=FaultRegistry(),
         dispatcher=CallbackDispatcher(store, auth_token, timeout=callback_timeout),
+        callees=callees, calls=CallExecutor(store, callees, hooks, time_scale=time_scale),
         send_delay=float(send_delay))
     app.extensions[EXTENSION_KEY] = ctx
 

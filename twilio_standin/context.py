@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from .callbacks import CallbackDispatcher
+from .callee import CalleeBook
+from .executor import CallExecutor
 from .faults import FaultRegistry
 from .state import Store
 
@@ -24,8 +26,16 @@ class StandInContext:
     store: Store
     faults: FaultRegistry
     dispatcher: CallbackDispatcher
+    callees: CalleeBook
+    calls: CallExecutor
     send_delay: float = 0.0  # a float assignment is atomic: no lock needed
     stopping: threading.Event = field(default_factory=threading.Event)
+
+    def clear(self) -> None:
+        """Forget messages, calls and the request log; calls in flight hang up
+        without posting anything more. Callee scripts and faults stay."""
+        self.calls.discard_all()
+        self.store.clear()
 
     def sleep(self, seconds: float) -> None:
         # Event.wait rather than time.sleep so stop() releases delayed requests at once.

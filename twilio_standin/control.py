@@ -1,14 +1,19 @@
 """Runtime control API under /_standin/ (JSON, no auth: a local test tool).
 
-Lets a test or benchmark in another process inject faults, change latency and
-inspect what the app sent. The StandIn class offers the same as methods.
+Lets a test or benchmark in another process inject faults, change latency,
+script the phones the stand-in calls, act as the callee of a live call
+(answer, decline, press keys, hang up) and inspect what the app sent. The
+StandIn class offers the same as methods.
 """
 from __future__ import annotations
+
+from typing import Callable
 
 from flask import Blueprint, jsonify, request
 
 from .context import current
 from .errors import twilio_error
+from .livecall import CallStateError
 
 bp = Blueprint("standin_control", __name__, url_prefix="/_standin")
 
@@ -54,14 +59,92 @@ def list_messages():
 
 @bp.delete("/messages")
 def clear_messages():
-    current().store.clear()
+    """Forgets everything recorded, calls included (as StandIn.clear)."""
+    current().clear()
     return "", 204
 
 
 @bp.get("/requests")
 def list_requests():
-    """Every create attempt (accepted or rejected), e.g. to count retries."""
-    return jsonify(current().store.requests(request.args.get("to") or None))
+    """Every create attempt (accepted or rejected), e.g. to count retries;
+    ?resource=Messages or ?resource=Calls for one kind."""
+    args = request.args
+    return jsonify(current().store.requests(args.get("to") or None, args.get("resource") or None))
+
+
+# -- calls and callees -------------------------------------------------------------
+@bp.get("/callees")
+def list_callees():
+    return jsonify(current().callees.list())
+
+
+@bp.post("/callees")
+def set_callee():
+    body = _json_body()
+    number = body.pop("number", None)
+    return jsonify(current().callees.set(number, **body).as_dict()), 201
+
+
+@bp.delete("/callees")
+def clear_callees():
+    current().callees.clear()
+    return "", 204
+
+
+@bp.get("/calls")
+def list_calls():
+    return jsonify(current().store.calls(request.args.get("to") or None))
+
+
+@bp.delete("/calls")
+def clear_calls():
+    current().calls.discard_all()
+    current().store.clear_calls()
+    return "", 204
+
+
+@bp.get("/calls/<sid>")
+def get_call(sid: str):
+    record = current().store.get_call(sid)
+    if record is None:
+        return twilio_error(404, 20404, f"No call {sid}")
+    return jsonify(record)
+
+
+def _act(sid: str, action: Callable[[], object]):
+    """Run a callee action on a live call: 404 unknown call, 409 wrong state."""
+    try:
+        result = action()
+    except KeyError:
+        return twilio_error(404, 20404, f"No call {sid}")
+    except CallStateError as exc:
+        return twilio_error(409, 20409, str(exc))
+    body = current().store.get_call(sid)
+    if result is not None:
+        body = {"delivered": result, "call": body}
+    return jsonify(body)
+
+
+@bp.post("/calls/<sid>/answer")
+def answer_call(sid: str):
+    body = request.get_json(silent=True) or {}
+    return _act(sid, lambda: current().calls.answer(sid, body.get("as", "human")))
+
+
+@bp.post("/calls/<sid>/decline")
+def decline_call(sid: str):
+    return _act(sid, lambda: current().calls.decline(sid))
+
+
+@bp.post("/calls/<sid>/digits")
+def press_digits(sid: str):
+    digits = _json_body().get("digits")
+    return _act(sid, lambda: current().calls.press(sid, digits))
+
+
+@bp.post("/calls/<sid>/hangup")
+def hang_up(sid: str):
+    return _act(sid, lambda: current().calls.hang_up(sid))
 
 
 @bp.get("/config")

@@ -8,7 +8,8 @@ Runtime faults are registered per destination number (or for every number
 when `to` is None) and can reject the request (http_status/code/message),
 slow it down (delay: make it exceed the client's timeout), or let it through
 but report a failed delivery in the status callbacks (delivery/error_code).
-`times` limits how many requests a fault applies to.
+`times` limits how many requests a fault applies to. Faults apply to Calls
+creates too, except the SMS-only delivery outcome.
 """
 from __future__ import annotations
 
@@ -42,9 +43,23 @@ DEFAULT_MESSAGES = {429: "Too Many Requests", 500: "Internal Server Error",
                     503: "Service Unavailable"}
 DELIVERY_CODES = {"undelivered": 30003, "failed": 30008}  # unreachable handset / unknown
 
+# The magic numbers of the Calls resource differ from the Messages ones.
+MAGIC_CALL_TO = {
+    "+15005550001": (400, 21217, "Phone number {to} does not appear to be valid"),
+    "+15005550002": (400, 21214, "'To' phone number {to} cannot be reached"),
+    "+15005550003": (400, 21215, "Account not authorized to call {to}. Perhaps you need to "
+                                 "enable some international permissions."),
+    "+15005550004": (400, 21216, "Call blocked by Twilio: {to}"),
+}
+MAGIC_CALL_FROM = {
+    "+15005550001": (400, 21212, "The source phone number provided, {from_}, is not valid."),
+}
 
-def magic_error(to: str, from_: str | None) -> tuple[int, int, str] | None:
-    for table, number in ((MAGIC_TO, to), (MAGIC_FROM, from_)):
+
+def magic_error(to: str, from_: str | None, calls: bool = False) -> tuple[int, int, str] | None:
+    tables = ((MAGIC_CALL_TO, to), (MAGIC_CALL_FROM, from_)) if calls else \
+        ((MAGIC_TO, to), (MAGIC_FROM, from_))
+    for table, number in tables:
         if number in table:
             status, code, template = table[number]
             return status, code, template.format(to=to, from_=from_)
@@ -121,12 +136,17 @@ class FaultRegistry:
         with self._lock:
             return [f.as_dict() for f in self._faults]
 
-    def take(self, to: str) -> Fault | None:
+    def take(self, to: str, calls: bool = False) -> Fault | None:
         """Return the fault for this request (number-specific before wildcard),
-        consuming one use of it; None if no fault applies."""
+        consuming one use of it; None if no fault applies.
+
+        A call skips faults whose only effect is an SMS delivery outcome, so it
+        never uses up a `times` meant for a message."""
         with self._lock:
             for wanted in (to, None):
                 for fault in self._faults:
+                    if calls and fault.http_status is None and not fault.delay:
+                        continue
                     if fault.to == wanted:
                         if fault.times is not None:
                             fault.times -= 1

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from urllib.parse import urlencode
 
 from flask import Blueprint, jsonify, request
 
@@ -15,6 +14,7 @@ from .callbacks import rfc2822_now
 from .context import current
 from .errors import not_found, twilio_error
 from .faults import magic_error
+from .paging import list_page
 
 bp = Blueprint("messages", __name__, url_prefix="/2010-04-01/Accounts/<AccountSid>")
 
@@ -53,7 +53,8 @@ def create_message(AccountSid: str):
     ctx = current()
     form = request.form
     to = form.get("To", "").strip()
-    entry = {"to": to or None, "from": form.get("From"), "at": rfc2822_now(), "sid": None}
+    entry = {"resource": "Messages", "to": to or None, "from": form.get("From"),
+             "at": rfc2822_now(), "sid": None}
 
     def reject(status: int, code: int, message: str):
         ctx.store.log_request({**entry, "http_status": status, "code": code})
@@ -105,27 +106,8 @@ def fetch_message(AccountSid: str, sid: str):
 @bp.get("/Messages.json")
 def list_messages(AccountSid: str):
     ctx = current()
-    args = request.args
-    try:
-        page_size = max(1, min(int(args.get("PageSize", 50)), 1000))
-        page = max(0, int(args.get("Page", 0)))
-    except ValueError:
-        return twilio_error(400, 20001, "Invalid PageSize or Page")
-    filters = {k: args[k] for k in ("To", "From") if args.get(k)}
+    filters = {k: request.args[k] for k in ("To", "From") if request.args.get(k)}
     found = [m for m in reversed(ctx.store.messages(filters.get("To")))  # newest first
              if "From" not in filters or m["from"] == filters["From"]]
-    start = page * page_size
-    chunk = found[start:start + page_size]
     base = f"/2010-04-01/Accounts/{ctx.account_sid}/Messages.json"
-
-    def page_uri(n: int) -> str:
-        return base + "?" + urlencode({**filters, "PageSize": page_size, "Page": n})
-
-    return jsonify({
-        "messages": [resource(m) for m in chunk],
-        "start": start, "end": start + max(len(chunk) - 1, 0),
-        "page": page, "page_size": page_size, "uri": page_uri(page),
-        "first_page_uri": page_uri(0),
-        "next_page_uri": page_uri(page + 1) if start + page_size < len(found) else None,
-        "previous_page_uri": page_uri(page - 1) if page > 0 else None,
-    })
+    return list_page("messages", found, request.args, base, filters, resource)

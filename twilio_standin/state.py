@@ -23,6 +23,7 @@ class Store:
         self._cond = threading.Condition()
         self._messages: dict[str, Record] = {}  # sid -> record, insertion order = arrival
         self._requests: list[Record] = []  # every create attempt, accepted or not
+        self._calls: dict[str, Record] = {}  # sid -> call record, insertion order = creation
 
     # -- writes ---------------------------------------------------------
     def add_message(self, record: Record) -> None:
@@ -56,6 +57,44 @@ class Store:
         with self._cond:
             self._messages.clear()
             self._requests.clear()
+            self._calls.clear()
+            self._cond.notify_all()
+
+    # -- calls (written by the call executor, see executor.py) -----------
+    def add_call(self, record: Record) -> None:
+        with self._cond:
+            for name in ("transcript", "said", "callbacks", "amd_callbacks"):
+                record.setdefault(name, [])
+            self._calls[record["sid"]] = record
+            self._cond.notify_all()
+
+    def update_call(self, sid: str, **fields: Any) -> None:
+        with self._cond:
+            record = self._calls.get(sid)
+            if record is not None:  # None: cleared while the call was running
+                record.update(fields)
+                self._cond.notify_all()
+
+    def add_call_event(self, sid: str, event: Record) -> None:
+        with self._cond:
+            record = self._calls.get(sid)
+            if record is not None:
+                record["transcript"].append(event)
+                if event["type"] == "say":
+                    record["said"].append(event["text"])
+                self._cond.notify_all()
+
+    def add_call_callback(self, sid: str, kind: str, outcome: Record) -> None:
+        """kind: "callbacks" (status) or "amd_callbacks"."""
+        with self._cond:
+            record = self._calls.get(sid)
+            if record is not None:
+                record[kind].append(outcome)
+                self._cond.notify_all()
+
+    def clear_calls(self) -> None:
+        with self._cond:
+            self._calls.clear()
             self._cond.notify_all()
 
     # -- reads ----------------------------------------------------------
@@ -70,9 +109,22 @@ class Store:
             return [copy.deepcopy(m) for m in self._messages.values()
                     if to is None or m["to"] == to]
 
-    def requests(self, to: str | None = None) -> list[Record]:
+    def requests(self, to: str | None = None, resource: str | None = None) -> list[Record]:
+        """Create attempts, optionally only those to `to` / of one resource
+        ("Messages" or "Calls")."""
         with self._cond:
-            return [dict(r) for r in self._requests if to is None or r.get("to") == to]
+            return [dict(r) for r in self._requests if (to is None or r.get("to") == to)
+                    and (resource is None or r.get("resource") == resource)]
+
+    def get_call(self, sid: str) -> Record | None:
+        with self._cond:
+            record = self._calls.get(sid)
+            return copy.deepcopy(record) if record else None
+
+    def calls(self, to: str | None = None) -> list[Record]:
+        """Calls in creation order (oldest first), optionally only those to `to`."""
+        with self._cond:
+            return [copy.deepcopy(c) for c in self._calls.values() if to is None or c["to"] == to]
 
     # -- waiting --------------------------------------------------------
     def _wait(self, compute: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -103,3 +155,17 @@ class Store:
                 return copy.deepcopy(record["callbacks"])
             return None
         return self._wait(compute, timeout, f"{count} callback(s) for {sid}")
+
+    def wait_for_call(self, to: str, timeout: float = 5.0, count: int = 1) -> Record:
+        def compute():
+            found = [c for c in self._calls.values() if c["to"] == to]
+            return copy.deepcopy(found[-1]) if len(found) >= count else None
+        return self._wait(compute, timeout, f"{count} call(s) to {to}")
+
+    def wait_for_call_where(self, sid: str, test: Callable[[Record], bool], timeout: float,
+                            what: str) -> Record:
+        """Wait until test(record) holds for call `sid`; return a copy."""
+        def compute():
+            record = self._calls.get(sid)
+            return copy.deepcopy(record) if record is not None and test(record) else None
+        return self._wait(compute, timeout, f"{what} of call {sid}")

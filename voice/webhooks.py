@@ -91,12 +91,13 @@ def _inactive(ref: CallRef | None = None, verification: Verification | None = No
     return _twiml(_script(ref or CallRef("", "", 0, ""), locale, "").inactive())
 
 
-def _open(ref: CallRef | None, **event: str) -> LiveCall | Response:
-    """The call's verification if it can still be decided, else the apology to answer with."""
+def _open(ref: CallRef | None, pending_only: bool = True, **event: str) -> LiveCall | Response:
+    """The call's verification if it can still be decided, else the apology to answer with.
+    `pending_only=False` lets a decision through to decide_by_call.lua, which knows a repeat."""
     if ref is None:
         return _inactive()
     verification = _flows().record_call(ref.service_sid, ref.sid, ref.attempt, ref.call_sid, **event)
-    if verification is None or verification.status != "pending":
+    if verification is None or (pending_only and verification.status != "pending"):
         return _inactive(ref, verification)
     service = _flows().store.get_service(ref.service_sid)
     attempt = verification.attempt(ref.attempt)
@@ -185,10 +186,10 @@ def _decide(call: LiveCall, decision: str) -> Response:
 def key():
     """A <Gather> heard a key."""
     step, round_ = request.args.get("step", ""), _round()
-    call = _open(CallRef.from_request())
+    digit = request.form.get("Digits", "")[:1]
+    call = _open(CallRef.from_request(), pending_only=not (digit == "#" and step in ("approve", "fraud")))
     if isinstance(call, Response):
         return call
-    digit = request.form.get("Digits", "")[:1]
     if call.channel == "call" and step in ("gate", "code") and digit:
         if step == "code" and round_ >= READINGS:
             return _twiml(call.script.farewell("goodbye"))
