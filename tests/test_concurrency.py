@@ -72,3 +72,44 @@ def test_simultaneous_starts_share_one_verification_and_five_sends(live, service
     assert Counter(a.json()["code"] for a in answers if a.status_code != 201) == Counter({60203: 15})
     assert len(standin.messages(MOBILE)) == 5
     assert len({code_in(m) for m in standin.messages(MOBILE)}) == 1
+
+
+def test_simultaneous_approve_and_fraud_key_presses_decide_once(live, service, standin, redis_url):
+    """Thirty signed key-press webhooks of one approve call at once, half approving (#) and half
+    confirming a fraud report (0 then #): exactly one decision stands, and every answer agrees."""
+    from urllib.parse import urlencode
+    from twilio.request_validator import RequestValidator
+    from conftest import AUTH_TOKEN
+
+    standin.set_callee(MOBILE, answer="no-answer")  # this test plays Twilio's webhooks itself
+    verification = requests.post(f"{live.url}/v2/Services/{service.sid}/Verifications",
+                                 data={"To": MOBILE, "Channel": "call_approve"}, auth=(API_KEY, API_SECRET)).json()
+    call_sid = verification["send_code_attempts"][0]["call_sid"]
+    barrier = threading.Barrier(30)
+    spoken: list = [None] * 30
+
+    def press(index, step):
+        query = urlencode({"service": service.sid, "verification": verification["sid"], "attempt": 1,
+                           "step": step, "round": 1})
+        url = f"{live.url}/voice/key?{query}"
+        form = {"CallSid": call_sid, "Digits": "#", "CallStatus": "in-progress"}
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(url, form)
+        barrier.wait()
+        answer = requests.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=30)
+        assert answer.status_code == 200
+        spoken[index] = answer.text
+
+    threads = [threading.Thread(target=press, args=(i, "approve" if i % 2 else "fraud")) for i in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    approvals = sum("sign-in is approved" in text for text in spoken)
+    reports = sum("reported as fraud" in text for text in spoken)
+    status = requests.get(f"{live.url}/v2/Services/{service.sid}/Verifications/{verification['sid']}",
+                          auth=(API_KEY, API_SECRET)).json()
+    assert sorted([approvals, reports]) == [0, 15]  # one side won; its presses all confirm
+    assert status["status"] == ("approved" if approvals else "failed")
+    assert sum("no longer active" in text for text in spoken) == 15
+    blocked = redis.Redis.from_url(redis_url).keys("tv:*blocked:*")
+    assert bool(blocked) == bool(reports)
