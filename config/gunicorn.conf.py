@@ -17,3 +17,6 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
+# gunicorn's control socket is one fixed path per user: two instances (a benchmark beside a
+# dev server, tests) would fight over it, and telverify has no use for it.
+control_socket_disable = True
