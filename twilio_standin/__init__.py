@@ -5,7 +5,9 @@ Messages move queued -> sent -> delivered with signed status callbacks. Calls
 are played like Twilio's voice platform: they ring a scripted callee (or one
 driven through the control API), fetch and execute TwiML (Say, Play, Pause,
 Gather, Redirect, Hangup), run answering-machine detection and post signed
-status callbacks.
+status callbacks. Its web page, the dev phone (phone.py), shows every number
+it texted or called as a phone: texts arrive, calls ring, and a person answers
+and presses keys.
 
     with StandIn("AC...", "token", time_scale=0.02) as standin:
         ...point the twilio Client at standin.base_url...

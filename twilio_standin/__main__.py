@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
                       default_callee=args.default_callee,
                       webhook_timeout=args.webhook_timeout).start()
     print(f"twilio_standin listening on {standin.base_url} "
-          f"(account {args.account_sid}, send_delay {args.send_delay}s)", flush=True)
+          f"(account {args.account_sid}, send_delay {args.send_delay}s); "
+          f"dev phone at {standin.base_url}/", flush=True)
 
     received = signal.sigwait(stop_signals)
     logging.getLogger("twilio_standin").info("got %s, stopping", signal.Signals(received).name)

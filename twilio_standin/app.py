@@ -12,7 +12,7 @@ import re
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
-from . import calls, control, messages
+from . import calls, control, messages, phone
 from .callbacks import CallbackDispatcher
 from .callee import CalleeBook
 from .context import EXTENSION_KEY, StandInContext
@@ -78,4 +78,5 @@ def create_standin_app(account_sid: str, auth_token: str, send_delay: float = 0.
     for blueprint in RESOURCE_BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.register_blueprint(control.bp)
+    app.register_blueprint(phone.bp)  # the dev phone page and its live summary
     return app

@@ -140,6 +140,7 @@ class CallRun:
     def _answer(self, as_: str) -> None:
         call, spec = self.call, self.spec
         call.set_phase("in-progress", "in-progress")
+        call.update_record(answered_as=as_)  # who picked up: human, machine or fax
         self.status_event("answered", "in-progress")
         self.schedule(spec.time_limit, lambda: call.end("time_limit"))
         if self.callee.hangup_after is not None:

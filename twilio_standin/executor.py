@@ -30,8 +30,8 @@ class CallExecutor:
         self._closed = False
 
     def create(self, record: dict[str, Any], spec: CallSpec) -> None:
-        record.update(state="queued", gathering=False, gather=None, ended_by=None,
-                      finished=False)
+        record.update(state="queued", gathering=False, gather=None, speaking=None,
+                      answered_as=None, ended_by=None, finished=False)
         call = LiveCall(record["sid"], spec, self._store, self.time_scale)
         self._store.add_call(record)
         with self._lock:
@@ -48,7 +48,7 @@ class CallExecutor:
             thread = threading.Thread(target=self._run, args=(run,), daemon=True,
                                       name=f"standin-call-{sid[:10]}")
             self._threads[sid] = thread
-        thread.start()
+            thread.start()  # under the lock: discard_all must never see it registered but unstarted
 
     def _run(self, run: CallRun) -> None:
         try:

@@ -102,7 +102,8 @@ class LiveCall:
             status = status or ("completed" if answered else "canceled")
             now = rfc2822_now()
             fields = {"status": status, "state": "ended", "end_time": now, "date_updated": now,
-                      "ended_by": by, "gathering": False, "gather": None, "duration": None}
+                      "ended_by": by, "gathering": False, "gather": None, "speaking": None,
+                      "duration": None}
             if answered:  # in the callee's seconds, so scaled-down tests still see real lengths
                 seconds = (time.monotonic() - self.answered_at) / self.time_scale
                 fields["duration"] = str(math.ceil(round(seconds, 6)))

@@ -71,6 +71,7 @@ class StandIn:
 
     def stop(self) -> None:
         self._ctx.stopping.set()  # wake requests sleeping in a delay
+        self._ctx.store.wake()  # and the dev phone's event streams, which then end
         self._ctx.calls.shutdown()  # calls in flight hang up at once, silently
         if self._thread is not None:
             self._server.shutdown()

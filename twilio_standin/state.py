@@ -24,13 +24,19 @@ class Store:
         self._messages: dict[str, Record] = {}  # sid -> record, insertion order = arrival
         self._requests: list[Record] = []  # every create attempt, accepted or not
         self._calls: dict[str, Record] = {}  # sid -> call record, insertion order = creation
+        self._version = 0  # grows with every change: lets watchers (the dev phone) wait for one
+
+    def _changed(self) -> None:
+        """Call under the lock after any write: wakes every waiter."""
+        self._version += 1
+        self._cond.notify_all()
 
     # -- writes ---------------------------------------------------------
     def add_message(self, record: Record) -> None:
         with self._cond:
             record.setdefault("callbacks", [])
             self._messages[record["sid"]] = record
-            self._cond.notify_all()
+            self._changed()
 
     def update_message(self, sid: str, **fields: Any) -> Record | None:
         with self._cond:
@@ -38,7 +44,7 @@ class Store:
             if record is None:  # cleared while a callback worker was running
                 return None
             record.update(fields)
-            self._cond.notify_all()
+            self._changed()
             return copy.deepcopy(record)
 
     def add_callback(self, sid: str, outcome: Record) -> None:
@@ -46,19 +52,19 @@ class Store:
             record = self._messages.get(sid)
             if record is not None:
                 record["callbacks"].append(outcome)
-            self._cond.notify_all()
+            self._changed()
 
     def log_request(self, entry: Record) -> None:
         with self._cond:
             self._requests.append(entry)
-            self._cond.notify_all()
+            self._changed()
 
     def clear(self) -> None:
         with self._cond:
             self._messages.clear()
             self._requests.clear()
             self._calls.clear()
-            self._cond.notify_all()
+            self._changed()
 
     # -- calls (written by the call executor, see executor.py) -----------
     def add_call(self, record: Record) -> None:
@@ -66,14 +72,14 @@ class Store:
             for name in ("transcript", "said", "callbacks", "amd_callbacks"):
                 record.setdefault(name, [])
             self._calls[record["sid"]] = record
-            self._cond.notify_all()
+            self._changed()
 
     def update_call(self, sid: str, **fields: Any) -> None:
         with self._cond:
             record = self._calls.get(sid)
             if record is not None:  # None: cleared while the call was running
                 record.update(fields)
-                self._cond.notify_all()
+                self._changed()
 
     def add_call_event(self, sid: str, event: Record) -> None:
         with self._cond:
@@ -82,7 +88,7 @@ class Store:
                 record["transcript"].append(event)
                 if event["type"] == "say":
                     record["said"].append(event["text"])
-                self._cond.notify_all()
+                self._changed()
 
     def add_call_callback(self, sid: str, kind: str, outcome: Record) -> None:
         """kind: "callbacks" (status) or "amd_callbacks"."""
@@ -90,14 +96,31 @@ class Store:
             record = self._calls.get(sid)
             if record is not None:
                 record[kind].append(outcome)
-                self._cond.notify_all()
+                self._changed()
 
     def clear_calls(self) -> None:
         with self._cond:
             self._calls.clear()
-            self._cond.notify_all()
+            self._changed()
+
+    def wake(self) -> None:
+        """Wake every waiter as if something changed (the server is stopping)."""
+        with self._cond:
+            self._changed()
 
     # -- reads ----------------------------------------------------------
+    @property
+    def version(self) -> int:
+        with self._cond:
+            return self._version
+
+    def wait_for_change(self, since: int, timeout: float) -> int:
+        """Block until the version differs from `since` (or `timeout` passed);
+        return the current version."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._version != since, timeout)
+            return self._version
+
     def get_message(self, sid: str) -> Record | None:
         with self._cond:
             record = self._messages.get(sid)

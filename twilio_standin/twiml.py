@@ -106,10 +106,12 @@ class TwimlSession:
     def _prompt(self, verb: ET.Element, barge: bool) -> bool:
         """Say / Play / Pause; True if a key press cut it short (barge-in)."""
         loops = _int(verb.get("loop"), 1) or MAX_LOOPS
+        speaking = None
         if verb.tag == "Say":
             text = (verb.text or "").strip()
-            self.call.record("say", text=text, voice=verb.get("voice"),
-                             language=verb.get("language"), loop=loops)
+            speaking = {"text": text, "voice": verb.get("voice"),
+                        "language": verb.get("language"), "loop": loops}
+            self.call.record("say", **speaking)
             seconds = len(text.split()) * SECONDS_PER_WORD * loops
         elif verb.tag == "Play":
             self.call.record("play", url=(verb.text or "").strip(), digits=verb.get("digits"))
@@ -118,7 +120,14 @@ class TwimlSession:
             length = _int(verb.get("length"), 1)
             self.call.record("pause", length=length)
             seconds = length
-        return self.run.sleep(seconds, keys=barge) == "keys"
+        if speaking is None:
+            return self.run.sleep(seconds, keys=barge) == "keys"
+        # `speaking` is what the callee hears right now (the dev phone shows it)
+        self.call.update_record(speaking=speaking)
+        try:
+            return self.run.sleep(seconds, keys=barge) == "keys"
+        finally:
+            self.call.update_record(speaking=None)
 
     def _gather(self, verb: ET.Element, url: str | None) -> dict | None:
         run, attrs = self.run, dict(verb.attrib)
