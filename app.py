@@ -7,15 +7,20 @@ import sys
 import redis
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import sms
 import voice
 from config import ConfigError, Settings, load_settings
 from verify import api, errors
+from verify.admin import AdminStore
+from verify.admission import Admission, lockout_arguments
+from verify.api.auth import AuthGuard
 from verify.carrier import make_twilio_client
 from verify.codes import CodeBook
 from verify.errors import VerifyError
 from verify.flows import Verifications
+from verify.guard import Limiter
 from verify.store import Store, connect
 
 log = logging.getLogger("telverify")
@@ -34,6 +39,7 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
     app.config.update(TELVERIFY_SETTINGS=settings, MAX_CONTENT_LENGTH=64 * 1024)
     app.json.sort_keys = False
     redis_client = connect(settings.redis_url)
+    limiter = Limiter(settings.redis_url)  # every rate-limit window (verify/guard.py)
     twilio_client = make_twilio_client(settings)
     channels = {"sms": sms.SmsChannel(twilio_client, settings)}
     if settings.twilio_from_number:
@@ -41,9 +47,21 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
         channels["call_approve"] = voice.ApproveCallChannel(twilio_client, settings)
     else:
         log.warning("calls are disabled: they need TWILIO_FROM_NUMBER (a messaging service cannot call)")
-    app.extensions["telverify"] = Verifications(Store(redis_client), CodeBook(settings.secret_key), channels)
+    store = Store(redis_client)
+    admission = Admission(store, limiter, AdminStore(redis_client), settings)
+    app.extensions["telverify"] = Verifications(store, CodeBook(settings.secret_key), channels, admission,
+                                                lockout_arguments(settings))
     app.extensions["telverify.redis"] = redis_client
     app.extensions["telverify.twilio"] = twilio_client
+    app.extensions["telverify.limiter"] = limiter
+    app.extensions["telverify.auth_guard"] = AuthGuard(limiter, settings)
+    if settings.trusted_proxies:
+        # request.remote_addr becomes the address the outermost trusted proxy saw; the
+        # entries a client wrote to X-Forwarded-For itself are left of it and never read.
+        # X-Forwarded-Host is not trusted: nothing reads the host (URLs come from
+        # PUBLIC_BASE_URL), and a proxy that does not set it would pass a forged one on.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,
+                                x_proto=settings.trusted_proxies)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(sms.bp)

@@ -11,6 +11,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from verify import protection
+from verify.protection import AllowedCountries
+
 DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
 SECRET_NAMES = ("TWILIO_AUTH_TOKEN", "API_CREDENTIALS", "SECRET_KEY")
 
@@ -33,6 +36,13 @@ class Settings:
     secret_key: str
     log_level: str
     voice_names: dict[str, str]  # language -> Twilio <Say voice>, e.g. {"en": "Polly.Amy"}
+    trusted_proxies: int  # reverse proxies in front that append to X-Forwarded-For
+    auth_failures_before_delay: int  # failed Basic auths per address per window before slowing
+    auth_failures_before_block: int  # ... before refusing the address outright
+    auth_failure_window_seconds: int
+    limits: dict  # built-in limit name -> tuple of `limits` items (verify/protection.py)
+    lockout_failed_checks: int
+    allowed_countries: AllowedCountries
 
     @property
     def signature_base_url(self) -> str:
@@ -83,6 +93,38 @@ def _parse_voice_names(raw: str, problems: list[str]) -> dict[str, str]:
             continue
         names[language.strip()] = voice.strip()
     return names
+
+
+def _parse_protection(env, problems: list[str]):
+    """The built-in abuse limits (LIMIT_<NAME>), the lockout threshold and geo permissions."""
+    limits = {}
+    for name, default in protection.LIMIT_DEFAULTS.items():
+        variable = f"LIMIT_{name.upper()}"
+        text = _read(env, variable) or default
+        try:
+            limits[name] = protection.parse_limit(text)
+        except ValueError:
+            problems.append(f"{variable}: '{text}' must be like '10 per 10 minutes; 30 per day', or 'unlimited'")
+            limits[name] = ()
+    raw = _read(env, "LOCKOUT_FAILED_CHECKS") or str(protection.LOCKOUT_DEFAULT)
+    lockout = int(raw) if re.fullmatch(r"[0-9]{1,3}", raw) else 0
+    if not 1 <= lockout <= 100:
+        problems.append("LOCKOUT_FAILED_CHECKS must be a whole number from 1 to 100 (NIST SP 800-63B's maximum)")
+    text = _read(env, "ALLOWED_COUNTRIES") or protection.ALLOWED_COUNTRIES_DEFAULT
+    try:
+        allowed = protection.AllowedCountries.parse(text)
+    except ValueError as exc:
+        problems.append(f"ALLOWED_COUNTRIES: '{exc}' is neither an ISO country (US) nor a calling code (44), nor *")
+        allowed = None
+    return limits, lockout, allowed
+
+
+def _whole_number(env, name: str, default: int, low: int, high: int, problems: list[str]) -> int:
+    raw = _read(env, name) or str(default)
+    if re.fullmatch(r"[0-9]{1,6}", raw) and low <= int(raw) <= high:
+        return int(raw)
+    problems.append(f"{name} must be a whole number from {low} to {high}")
+    return default
 
 
 def load_settings(env=None) -> Settings:
@@ -144,6 +186,13 @@ def load_settings(env=None) -> Settings:
         problems.append("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
 
     voice_names = _parse_voice_names(_read(env, "VOICE_NAMES") or "", problems)
+    trusted_proxies = _whole_number(env, "TRUSTED_PROXIES", 0, 0, 5, problems)
+    auth_delay = _whole_number(env, "AUTH_FAILURES_BEFORE_DELAY", 5, 0, 1000, problems)
+    auth_block = _whole_number(env, "AUTH_FAILURES_BEFORE_BLOCK", 20, 1, 1000, problems)
+    if auth_delay > auth_block:
+        problems.append("AUTH_FAILURES_BEFORE_DELAY must not be above AUTH_FAILURES_BEFORE_BLOCK")
+    auth_window = _whole_number(env, "AUTH_FAILURE_WINDOW_SECONDS", 900, 1, 86400, problems)
+    limits, lockout, allowed = _parse_protection(env, problems)
 
     if problems:
         raise ConfigError("telverify cannot start:\n  - " + "\n  - ".join(problems))
@@ -160,4 +209,11 @@ def load_settings(env=None) -> Settings:
         secret_key=secret_key,
         log_level=log_level,
         voice_names=voice_names,
+        trusted_proxies=trusted_proxies,
+        auth_failures_before_delay=auth_delay,
+        auth_failures_before_block=auth_block,
+        auth_failure_window_seconds=auth_window,
+        limits=limits,
+        lockout_failed_checks=lockout,
+        allowed_countries=allowed,
     )

@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from . import errors, locales, phone, sids
+from . import errors, locales, phone, protection, sids
+from .admission import Admission, blocked, locked_out
 from .carrier import CarrierUnavailable, translate
 from .codes import CodeBook, validate_custom_code
 from .errors import VerifyError
@@ -43,6 +44,7 @@ class StartRequest:
     custom_code: str | None = None
     send_digits: str | None = None
     tags: str | None = None
+    rate_limits: dict[str, str] | None = None
 
 
 _NOT_FOUND_REASONS = {
@@ -74,10 +76,13 @@ def _verification_not_found(service_sid: str, sid: str) -> VerifyError:
 
 
 class Verifications:
-    def __init__(self, store: Store, codes: CodeBook, channels: dict[str, Channel]):
+    def __init__(self, store: Store, codes: CodeBook, channels: dict[str, Channel], admission: Admission,
+                 lockout: tuple[int, int, int, int]):
         self.store = store
         self.codes = codes
         self.channels = channels
+        self.admission = admission
+        self.lockout = lockout  # the check script's lockout arguments (admission.lockout_arguments)
 
     def service(self, service_sid: str) -> dict:
         service = self.store.get_service(service_sid) if sids.is_sid(service_sid, sids.SERVICE) else None
@@ -96,13 +101,14 @@ class Verifications:
         refusal = channel.refuse(destination, service)
         if refusal:
             raise refusal
+        send_digits = _send_digits(request, destination, channel)
         if request.custom_code is not None and not service["custom_code_enabled"]:
             raise errors.invalid("Invalid parameter `CustomCode`: custom codes are not enabled on this "
                                  "service (set CustomCodeEnabled=true on the service).")
         code = (validate_custom_code(request.custom_code) if request.custom_code is not None
                 else self.codes.generate(service["code_length"]))
-        send_digits = _send_digits(request, destination, channel)
         locale = locales.resolve(request.locale, destination.region)
+        ticket = self.admission.admit(service_sid, service, destination, request.rate_limits)
         now = time.time()
         new_sid = sids.new_verification_sid(destination.e164)
         salt = secrets.token_hex(8)
@@ -111,19 +117,22 @@ class Verifications:
             expires_at=now + service["code_expiry_seconds"], sealed=self.codes.seal(new_sid, code), salt=salt,
             salted_digest=self.codes.salted(salt, self.codes.digest(service_sid, code)), locale=locale,
             friendly_name=request.custom_friendly_name, tags=request.tags, send_digits=send_digits,
-            delivers_code=channel.delivers_code)
+            delivers_code=channel.delivers_code, number_limits=ticket.number_limits)
         masked = phone.mask(destination.e164)
-        if outcome == "blocked":
-            days = max(1, round(attempt / 86400))
-            log.warning("verification to %s refused: reported as fraud, blocked for %d more days", masked, days)
-            raise VerifyError(errors.DELIVERY_BLOCKED, f"Verification delivery attempt blocked: {masked} reported "
-                              f"a verification call on this service as fraud, so it is not called or texted "
-                              f"for {days} more days unless an administrator lifts the block.", 403)
+        if outcome == "blocked":  # reported as fraud since admission looked
+            raise blocked(attempt, destination.e164)
+        if outcome == "limited":
+            raise protection.number_refusal(sid, attempt, destination)
         if outcome == "max_sends":
             log.warning("verification %s to %s refused: max send attempts", sid, masked)
             raise VerifyError(errors.MAX_SENDS, "Max send attempts reached: this verification has been sent "
                               "5 times. Check the code, cancel the verification, or wait until it expires.", 429)
         verification = self.store.fetch(service_sid, sid, now)
+        try:
+            self.admission.count(ticket)
+        except VerifyError:  # a shared limit filled since admission looked: nothing is sent
+            self.store.release_send(service_sid, verification, attempt, permanent=True)
+            raise
         if outcome == "resent":
             code = self.codes.unseal(sid, verification.sealed_code)
         try:
@@ -154,14 +163,16 @@ class Verifications:
         outcome = None
         if sids.is_sid(service_sid, sids.SERVICE):
             outcome = self.store.check(service_sid, self.codes.digest(service_sid, code), time.time(),
-                                       sid=sid, to=to)
+                                       self.lockout, sid=sid, to=to)
         if outcome is None:
             raise errors.not_found(f"The requested resource /Services/{service_sid} was not found")
-        name, verification = outcome
+        name, verification, lockout = outcome
         who = phone.mask(to) if to else sid
         if name == "missing":
             raise errors.not_found(f"No verification to check for {who}: none was started, or it ended "
                                    "more than 24 hours ago.")
+        if name == "locked":
+            raise locked_out(lockout, verification.to)
         if name == "final":
             if verification.status == "max_attempts_reached":
                 raise VerifyError(errors.MAX_CHECKS, "Max check attempts reached: this verification was "
@@ -170,6 +181,8 @@ class Verifications:
                                    f"{_NOT_FOUND_REASONS.get(verification.status, 'is not pending')}.")
         log.info("verification %s to %s checked: %s (attempt %d)", verification.sid,
                  phone.mask(verification.to), name, verification.checks)
+        if lockout:
+            log.warning("%s locked out for %d s after too many wrong codes", phone.mask(verification.to), lockout)
         return verification
 
     def fetch(self, service_sid: str, sid: str) -> Verification:

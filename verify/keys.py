@@ -36,10 +36,62 @@ def verification(service_sid: str, verification_sid: str) -> str:
 
 
 def latest(service_sid: str, to: str) -> str:
-    """The sid of the newest verification for `to`: resends and checks by `To` start here."""
+    """The number's state, a hash: `sid` of its newest verification (resends and checks by
+    `To` start here) and `log`, its sends of the last day (its own limits)."""
     return slot_prefix(service_sid, number_tag(to)) + "latest:" + to
 
 
 def blocked(service_sid: str, to: str) -> str:
     """Present while `to` may not be called or texted for this service (a fraud report)."""
     return slot_prefix(service_sid, number_tag(to)) + "blocked:" + to
+
+
+# -- abuse protection ----------------------------------------------------------------------
+# A service's own admin data (rate limits, its block list index) shares the `{VA...}` tag, so
+# one script can change a rate limit and its unique-name index together.
+
+def service_tag(service_sid: str) -> str:
+    return f"{PREFIX}:{{{service_sid}}}:"
+
+
+def rate_limits_index(service_sid: str) -> str:
+    """Sorted set of a service's RateLimit sids, scored by creation time."""
+    return service_tag(service_sid) + "ratelimits"
+
+
+def rate_limit_names(service_sid: str) -> str:
+    """Hash UniqueName -> RateLimit sid: the names are unique within a service."""
+    return service_tag(service_sid) + "ratelimit-names"
+
+
+def rate_limit(service_sid: str, rate_limit_sid: str) -> str:
+    return service_tag(service_sid) + "ratelimit:" + rate_limit_sid
+
+
+def buckets_index(service_sid: str, rate_limit_sid: str) -> str:
+    return service_tag(service_sid) + "buckets:" + rate_limit_sid
+
+
+def bucket(service_sid: str, bucket_sid: str) -> str:
+    return service_tag(service_sid) + "bucket:" + bucket_sid
+
+
+def blocked_index(service_sid: str) -> str:
+    """Sorted set of the service's blocked numbers, scored by when the block lifts."""
+    return service_tag(service_sid) + "blocked"
+
+
+SAFE_LIST = f"{PREFIX}:safelist"  # hash E.164 -> "sid|created": account-wide, as in Verify
+
+
+def failed_checks(service_sid: str, tag: str) -> str:
+    """Sorted set of one number's recent failed checks, across its verifications."""
+    return slot_prefix(service_sid, tag) + "failed-checks"
+
+
+def lockout(service_sid: str, tag: str) -> str:
+    """Hash {until, level}: the number's checks are refused until `until`."""
+    return slot_prefix(service_sid, tag) + "lockout"
+
+
+LIMITS_NAMESPACE = f"{PREFIX}-limits"  # prefix of the `limits` library's counters

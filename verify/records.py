@@ -19,6 +19,13 @@ SERVICE_DEFAULTS = {
     "do_not_share_warning_enabled": False,
     "custom_code_enabled": False,
     "code_expiry_seconds": 600,
+    # telverify's abuse-protection overrides; None follows the deployment's LIMIT_* settings
+    "limit_sends_per_number": None,
+    "limit_calls_per_number": None,
+    "limit_verifications_per_number": None,
+    "limit_sends_per_prefix": None,
+    "limit_sends_per_service": None,
+    "allowed_countries": None,
 }
 _BOOLEAN_FIELDS = {k for k, v in SERVICE_DEFAULTS.items() if isinstance(v, bool)}
 _INT_FIELDS = {"code_length", "code_expiry_seconds"}

@@ -9,6 +9,9 @@ from . import keys
 SERVICE = "VA"
 VERIFICATION = "VE"
 ATTEMPT = "VL"
+RATE_LIMIT = "RK"
+BUCKET = "BL"
+SAFE_LIST = "GN"
 
 
 def new_sid(prefix: str) -> str:

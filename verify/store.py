@@ -5,6 +5,7 @@ miscount an attempt. "Now" always comes from Python (see DESIGN: a clock you can
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from importlib import resources
 
@@ -81,34 +82,41 @@ class Store:
     def create_or_resend(self, service_sid: str, new_sid: str, to: str, channel: str, now: float,
                          expires_at: float, sealed: str, salt: str, salted_digest: str, locale: str,
                          friendly_name: str | None, tags: str | None, send_digits: str | None,
-                         delivers_code: bool = True):
-        """Returns (outcome, sid, attempt index); outcome is created, resent, max_sends or
-        blocked (then the index is the number of seconds until the block lifts)."""
+                         delivers_code: bool = True, number_limits: str = ""):
+        """Returns (outcome, sid, attempt index); outcome is created, resent, max_sends,
+        blocked (the index: seconds until the block lifts) or limited (the sid names the
+        limit, "kind:amount:seconds", and the index is the seconds until a slot frees)."""
         outcome, sid, index = self._scripts["create_or_resend"](
             keys=[keys.latest(service_sid, to), keys.verification(service_sid, new_sid),
                   keys.blocked(service_sid, to)],
             args=[repr(now), new_sid, to, channel, repr(expires_at), sealed, salt, salted_digest, locale,
                   friendly_name or "", tags or "", MAX_SENDS, FINAL_RETENTION_SECONDS,
                   keys.slot_prefix(service_sid, keys.number_tag(to)), send_digits or "",
-                  "1" if delivers_code else "0"])
+                  "1" if delivers_code else "0", number_limits])
         return outcome, sid, int(index)
 
-    def check(self, service_sid: str, digest: str, now: float, *, sid: str | None = None,
-              to: str | None = None) -> tuple[str, CheckedVerification | None] | None:
-        """None when the service does not exist; otherwise the script's outcome."""
+    def check(self, service_sid: str, digest: str, now: float, lockout: tuple[int, int, int, int], *,
+              sid: str | None = None, to: str | None = None
+              ) -> tuple[str, CheckedVerification | None, int] | None:
+        """None when the service does not exist; otherwise the script's outcome, the checked
+        verification and the seconds the number stays locked out (0: not locked).
+        `lockout`: failures before a lockout, window s, first lockout s, longest lockout s."""
         if sid:
-            key, mode, prefix = keys.verification(service_sid, sid), "sid", ""
+            tag = keys.tag_of_verification(sid)
+            key, mode = keys.verification(service_sid, sid), "sid"
         else:
+            tag = keys.number_tag(to)
             key, mode = keys.latest(service_sid, to), "to"
-            prefix = keys.slot_prefix(service_sid, keys.number_tag(to))
         script = self._scripts["check"]
-        args = [mode, repr(now), digest, MAX_CHECKS, FINAL_RETENTION_SECONDS, prefix]
+        script_keys = (key, keys.failed_checks(service_sid, tag), keys.lockout(service_sid, tag))
+        args = [mode, repr(now), digest, MAX_CHECKS, FINAL_RETENTION_SECONDS, keys.slot_prefix(service_sid, tag),
+                *lockout]
         # One round trip: the service's existence rides in the same pipeline as the script.
         # EVALSHA directly, because a pipelined Script first sends SCRIPT EXISTS (a second trip).
         for _ in range(2):
             with self.redis.pipeline(transaction=False) as pipe:
                 pipe.exists(keys.service(service_sid))
-                pipe.evalsha(script.sha, 1, key, *args)
+                pipe.evalsha(script.sha, len(script_keys), *script_keys, *args)
                 exists, reply = pipe.execute(raise_on_error=False)
             if not isinstance(reply, NoScriptError):
                 break
@@ -117,7 +125,45 @@ class Store:
             raise reply if isinstance(reply, Exception) else exists
         if not exists:
             return None
-        return reply[0], (CheckedVerification.from_reply(service_sid, reply[1:]) if len(reply) > 1 else None)
+        if len(reply) == 1:
+            return reply[0], None, 0
+        return reply[0], CheckedVerification.from_reply(service_sid, reply[1:8]), int(reply[8])
+
+    def number_state(self, service_sid: str, to: str, now: float) -> tuple[int, int, bool]:
+        """(seconds the number stays blocked, seconds it stays locked out, whether it has a
+        pending verification): read before a send is counted against any limit."""
+        tag = keys.number_tag(to)
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.ttl(keys.blocked(service_sid, to))
+            pipe.hget(keys.lockout(service_sid, tag), "until")
+            pipe.hget(keys.latest(service_sid, to), "sid")
+            blocked, until, latest = pipe.execute()
+        pending = False
+        if latest:
+            status, expires = self.redis.hmget(keys.verification(service_sid, latest), "st", "ex")
+            pending = status == "pending" and expires is not None and now < float(expires)
+        locked = max(0, math.ceil(float(until) - now)) if until else 0
+        return max(0, blocked), locked, pending
+
+    def block(self, service_sid: str, to: str, now: float, seconds: int) -> None:
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(keys.blocked(service_sid, to), repr(now), ex=seconds)
+            pipe.zadd(keys.blocked_index(service_sid), {to: now + seconds})
+            pipe.execute()
+
+    def unblock(self, service_sid: str, to: str) -> bool:
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.delete(keys.blocked(service_sid, to))
+            pipe.zrem(keys.blocked_index(service_sid), to)
+            deleted, _ = pipe.execute()
+        return bool(deleted)
+
+    def blocked_numbers(self, service_sid: str, now: float, offset: int, limit: int) -> list[tuple[str, float]]:
+        """The service's blocked numbers with when each block lifts, soonest first."""
+        index = keys.blocked_index(service_sid)
+        self.redis.zremrangebyscore(index, "-inf", now)
+        return [(to, until) for to, until in
+                self.redis.zrange(index, offset, offset + limit - 1, withscores=True)]
 
     def fetch(self, service_sid: str, sid: str, now: float) -> Verification | None:
         raw = self.redis.hgetall(keys.verification(service_sid, sid))
@@ -154,7 +200,11 @@ class Store:
         result = self._scripts["decide_by_call"](
             keys=[key, keys.blocked(service_sid, to)],
             args=[repr(now), index, call_sid, decision, FINAL_RETENTION_SECONDS, FRAUD_BLOCK_SECONDS])
-        return self._outcome(service_sid, result, now)
+        outcome = self._outcome(service_sid, result, now)
+        if outcome.name == "decided" and decision == "fraud_reported":
+            # The index lives in the service's slot, not the number's: listed after the block.
+            self.redis.zadd(keys.blocked_index(service_sid), {to: now + FRAUD_BLOCK_SECONDS})
+        return outcome
 
     @staticmethod
     def _outcome(service_sid: str, result: list, now: float) -> Outcome:

@@ -6,4 +6,4 @@ from .auth import require_api_credentials
 bp = Blueprint("verify_v2", __name__, url_prefix="/v2")
 bp.before_request(require_api_credentials)
 
-from . import services, verifications  # noqa: E402,F401  (register routes on bp)
+from . import blocked, rate_limits, safe_list, services, verifications  # noqa: E402,F401  (register routes on bp)

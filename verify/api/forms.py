@@ -1,6 +1,7 @@
 """Reading Twilio-style form parameters: names as in Verify, clear errors for everything else."""
 from __future__ import annotations
 
+import json
 import re
 
 from flask import request
@@ -54,4 +55,20 @@ def display_name(values: dict, name: str, max_length: int = 64, required: bool =
     value = text(values, name, max_length, required)
     if value and re.search(r"[\x00-\x1f\x7f<>]", value):
         raise invalid(f"Invalid parameter `{name}`: it is shown to people; no control characters or < >.")
+    return value
+
+
+def json_object(values: dict, name: str, valid, hint: str) -> dict | None:
+    """A JSON object of at most 10 pairs (Tags, RateLimits); `valid(key, value)` judges each."""
+    raw = values.get(name)
+    if raw is None:
+        return None
+    try:
+        # 10 short pairs never need more; the cap also bounds json's recursion.
+        value = json.loads(raw) if len(raw) <= 4096 else None
+    except (ValueError, RecursionError):
+        value = None
+    if not isinstance(value, dict) or len(value) > 10 or not all(
+            isinstance(k, str) and valid(k, v) for k, v in value.items()):
+        raise invalid(f"Invalid parameter `{name}`: {hint}")
     return value

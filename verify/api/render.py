@@ -7,6 +7,9 @@ from flask import current_app
 
 from ..records import CheckedVerification, Verification
 
+PROTECTION_FIELDS = ("limit_sends_per_number", "limit_calls_per_number", "limit_verifications_per_number",
+                     "limit_sends_per_prefix", "limit_sends_per_service", "allowed_countries")
+
 ISO8601 = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -41,6 +44,8 @@ def service(data: dict) -> dict:
         "default_template_sid": None,
         "verify_event_subscription_enabled": False,
         "code_expiry_seconds": data["code_expiry_seconds"],  # telverify: per-service code lifetime
+        # telverify: abuse-protection overrides of this service (null: the deployment's setting)
+        **{name: data[name] for name in PROTECTION_FIELDS},
         "date_created": iso(data["date_created"]),
         "date_updated": iso(data["date_updated"]),
         "url": resource_url(base),

@@ -1,19 +1,23 @@
 """/v2/Services: create, fetch, list (Twilio-style pages), update, delete."""
 from __future__ import annotations
 
-import re
 import time
-from urllib.parse import urlencode
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify
 
-from .. import sids
+from .. import protection, sids
 from ..errors import invalid
 from ..records import SERVICE_DEFAULTS
-from . import bp, forms, render
+from . import bp, forms, paging, render
 
+# telverify's abuse-protection overrides: Service parameter -> (field, parser of its value).
+PROTECTION = {
+    **{"Limit" + name.title().replace("_", ""): (f"limit_{name}", protection.parse_limit)
+       for name in protection.LIMIT_DEFAULTS},
+    "AllowedCountries": ("allowed_countries", protection.AllowedCountries.parse),
+}
 SETTINGS = {"FriendlyName", "CodeLength", "LookupEnabled", "SkipSmsToLandlines", "DtmfInputRequired", "TtsName",
-            "DoNotShareWarningEnabled", "CustomCodeEnabled", "CodeExpirySeconds"}
+            "DoNotShareWarningEnabled", "CustomCodeEnabled", "CodeExpirySeconds", *PROTECTION}
 UNSUPPORTED = {"Psd2Enabled", "Push.IncludeDate", "Push.ApnCredentialSid", "Push.FcmCredentialSid", "Totp.Issuer",
                "Totp.TimeStep", "Totp.CodeLength", "Totp.Skew", "DefaultTemplateSid", "Whatsapp.MsgServiceSid",
                "Whatsapp.From", "Passkeys.RelyingParty.Id", "Passkeys.RelyingParty.Name",
@@ -36,6 +40,22 @@ def _settings_from(values: dict, creating: bool) -> dict:
                         ("DtmfInputRequired", "dtmf_input_required"), ("CustomCodeEnabled", "custom_code_enabled"),
                         ("DoNotShareWarningEnabled", "do_not_share_warning_enabled")):
         out[name] = forms.boolean(values, param)
+    for param, (name, parse) in PROTECTION.items():
+        value = forms.text(values, param, 400)
+        if value is None:
+            continue
+        value = value.strip()
+        if value.lower() == "default":  # back to the deployment's setting
+            out[name] = ""
+            continue
+        try:
+            parse(value)
+        except ValueError:
+            raise invalid(f"Invalid parameter `{param}`: '{value[:60]}' is not "
+                          + ("a list of ISO countries (US) or calling codes (44), or *" if param == "AllowedCountries"
+                             else "a limit like '10 per 10 minutes; 30 per day', or 'unlimited'")
+                          + "; 'default' restores the deployment's setting.") from None
+        out[name] = value
     return {name: value for name, value in out.items() if value is not None}
 
 
@@ -74,29 +94,6 @@ def delete_service(sid):
 
 @bp.get("/Services")
 def list_services():
-    page_size = forms.integer(request.args, "PageSize", 1, 1000) or 50
-    page = forms.integer(request.args, "Page", 0, 10**6) or 0
-    token = request.args.get("PageToken")
-    offset = page * page_size
-    if token:
-        if not re.fullmatch(r"PT\d{1,9}", token):
-            raise invalid("Invalid parameter `PageToken`: use the next_page_url of a previous page.")
-        offset = int(token[2:])
-    rows = _store().list_services(offset, page_size + 1)
-
-    def page_url(number: int, start: int | None = None) -> str:
-        query = {"PageSize": page_size, "Page": number}
-        if start is not None:
-            query["PageToken"] = f"PT{start}"
-        return render.resource_url("Services?" + urlencode(query))
-
-    return jsonify({
-        "services": [render.service(row) for row in rows[:page_size]],
-        "meta": {
-            "page": page, "page_size": page_size, "key": "services",
-            "first_page_url": page_url(0),
-            "previous_page_url": page_url(page - 1, max(offset - page_size, 0)) if page > 0 else None,
-            "url": page_url(page, offset if token else None),
-            "next_page_url": page_url(page + 1, offset + page_size) if len(rows) > page_size else None,
-        },
-    })
+    wanted = paging.requested()
+    rows = _store().list_services(wanted.offset, wanted.size + 1)
+    return jsonify(paging.answer("services", "Services", rows, render.service, wanted))

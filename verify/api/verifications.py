@@ -10,8 +10,8 @@ from ..errors import invalid
 from ..flows import StartRequest
 from . import bp, forms, render
 
-START = {"To", "Channel", "Locale", "CustomFriendlyName", "CustomCode", "SendDigits", "Tags"}
-START_UNSUPPORTED = {"CustomMessage", "Amount", "Payee", "RateLimits", "ChannelConfiguration", "AppHash",
+START = {"To", "Channel", "Locale", "CustomFriendlyName", "CustomCode", "SendDigits", "Tags", "RateLimits"}
+START_UNSUPPORTED = {"CustomMessage", "Amount", "Payee", "ChannelConfiguration", "AppHash",
                      "TemplateSid", "TemplateCustomSubstitutions", "DeviceIp", "EnableSnaClientToken", "RiskCheck"}
 CHECK = {"Code", "To", "VerificationSid"}
 CHECK_UNSUPPORTED = {"Amount", "Payee", "SnaClientToken"}
@@ -22,19 +22,17 @@ def _flows():
     return current_app.extensions["telverify"]
 
 
-def _tags(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    try:
-        # 10 pairs of 128 characters never need more; the cap also bounds json's recursion.
-        tags = json.loads(raw) if len(raw) <= 4096 else None
-    except (ValueError, RecursionError):
-        tags = None
-    if not isinstance(tags, dict) or len(tags) > 10 or not all(
-            isinstance(k, str) and isinstance(v, str) and len(k) <= 128 and len(v) <= 128 for k, v in tags.items()):
-        raise invalid("Invalid parameter `Tags`: a JSON object of at most 10 string keys and values, "
-                      "each up to 128 characters.")
-    return json.dumps(tags, separators=(",", ":"))
+def _tags(values: dict) -> str | None:
+    tags = forms.json_object(values, "Tags", lambda k, v: isinstance(v, str) and len(k) <= 128 and len(v) <= 128,
+                             "a JSON object of at most 10 string keys and values, each up to 128 characters.")
+    return None if tags is None else json.dumps(tags, separators=(",", ":"))
+
+
+def _rate_limits(values: dict) -> dict[str, str] | None:
+    limits = forms.json_object(values, "RateLimits", lambda k, v: isinstance(v, (str, int)) and 0 < len(k) <= 255,
+                               "a JSON object mapping rate limit unique names to the value to count, e.g. "
+                               '{"end_user_ip_address": "203.0.113.7"}.')
+    return None if limits is None else {k: str(v) for k, v in limits.items()}
 
 
 def _send_digits(raw: str | None, channel: str) -> str | None:
@@ -61,7 +59,8 @@ def create_verification(service_sid):
         custom_friendly_name=forms.display_name(values, "CustomFriendlyName"),
         custom_code=values.get("CustomCode"),
         send_digits=_send_digits(values.get("SendDigits"), channel),
-        tags=_tags(values.get("Tags")),
+        tags=_tags(values),
+        rate_limits=_rate_limits(values),
     )
     verification, _ = _flows().start(service_sid, request)
     return jsonify(render.verification(verification)), 201

@@ -1,17 +1,23 @@
--- Check a code: count the attempt and approve at most once, in one step.
--- KEYS[1] the verification (mode 'sid') or the number's latest pointer (mode 'to')
--- ARGV: 1 mode, 2 now, 3 HMAC of the submitted code, 4 max checks, 5 retention s, 6 slot prefix
--- Returns {outcome, sid, to, channel, status, created, updated, checks} (what a check answers);
--- outcome: missing | final | approved | wrong | max_attempts_reached
+-- Check a code: count the attempt and approve at most once, in one step, and lock the number
+-- out after too many failures across its verifications.
+-- KEYS[1] the verification (mode 'sid') or the number's state, naming its newest one (mode 'to')
+-- KEYS[2] the number's recent failed checks (sorted set)   KEYS[3] the number's lockout (hash)
+-- ARGV: 1 mode, 2 now, 3 HMAC of the submitted code, 4 max checks, 5 retention s, 6 slot prefix,
+--       7 failures before a lockout, 8 window s over which failures count,
+--       9 first lockout s (doubling with each lockout), 10 longest lockout s
+-- Returns {outcome, sid, to, channel, status, created, updated, checks, lockout s} (what a check
+-- answers); outcome: missing | final | locked | approved | wrong | max_attempts_reached
 local key = KEYS[1]
 if ARGV[1] == 'to' then
-  local sid = redis.call('GET', KEYS[1])
+  local sid = redis.call('HGET', KEYS[1], 'sid')
   if not sid then return {'missing'} end
   key = ARGV[6] .. 've:' .. sid
 end
+local lockout = 0
 local function answer(outcome)
   local v = redis.call('HMGET', key, 'sid', 'to', 'ch', 'st', 'ca', 'ua', 'ck')
   table.insert(v, 1, outcome)
+  table.insert(v, tostring(lockout))
   return v
 end
 local now = tonumber(ARGV[2])
@@ -23,6 +29,12 @@ if st == 'pending' and now >= tonumber(ex) then
   st = 'expired'
 end
 if st ~= 'pending' then return answer('final') end
+-- A locked number's checks are refused, the right code too, and are not counted.
+local locked_until = tonumber(redis.call('HGET', KEYS[3], 'until') or '0')
+if now < locked_until then
+  lockout = math.ceil(locked_until - now)
+  return answer('locked')
+end
 ck = tonumber(ck) + 1
 -- Compare every byte whatever the outcome, so timing says nothing about the digest.
 local given = redis.sha1hex(sl .. ARGV[3])
@@ -35,6 +47,8 @@ if diff == 0 and #given == #hs and cd == '1' then
   outcome = 'approved'
   redis.call('HSET', key, 'st', 'approved', 'ck', ck, 'ua', ARGV[2])
   redis.call('EXPIRE', key, retention)
+  redis.call('DEL', KEYS[2], KEYS[3])  -- the person proved they hold the phone
+  return answer(outcome)
 elseif ck >= tonumber(ARGV[4]) then
   outcome = 'max_attempts_reached'
   redis.call('HSET', key, 'st', 'max_attempts_reached', 'ck', ck, 'ua', ARGV[2])
@@ -42,5 +56,17 @@ elseif ck >= tonumber(ARGV[4]) then
 else
   outcome = 'wrong'
   redis.call('HSET', key, 'ck', ck, 'ua', ARGV[2])
+end
+local window = tonumber(ARGV[8])
+redis.call('ZADD', KEYS[2], now, key .. ':' .. ck)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+redis.call('EXPIRE', KEYS[2], math.ceil(window + 60))
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[7]) then
+  -- Each lockout doubles the last; the level is remembered a day past the lockout's end.
+  local level = tonumber(redis.call('HGET', KEYS[3], 'level') or '0') + 1
+  lockout = math.min(tonumber(ARGV[9]) * 2 ^ (level - 1), tonumber(ARGV[10]))
+  redis.call('HSET', KEYS[3], 'until', now + lockout, 'level', level)
+  redis.call('EXPIRE', KEYS[3], math.ceil(lockout + 86400))
+  redis.call('DEL', KEYS[2])
 end
 return answer(outcome)
