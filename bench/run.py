@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import phonenumbers
 import redis
 import requests
+from webhooks import start_approve_calls, write_signed
 from services import (
     API_KEY,
     API_SECRET,
@@ -39,6 +40,8 @@ from services import (
 # six-digit suffix; each use gets its own block so no two verifications share a number
 # (a second create for a pending number is a re-send, not a create).
 CHECK_BLOCK, CREATE_BLOCKS, WARMUP_BLOCK, MEMORY_BLOCK = "+447401", ("+447402", "+447403"), "+447408", "+447409"
+CALL_BLOCK = "+447404"
+CALLS = 2000            # pending approve calls whose webhooks are replayed in rotation
 MAX_CHECKS = 5          # per verification; after that telverify answers 429 (60202)
 MEMORY_SAMPLE = 2000    # pending verifications created to measure Redis memory
 CREATE_HIGH_CONNECTIONS = 64
@@ -47,7 +50,7 @@ AUTH = (API_KEY, API_SECRET)
 
 def check_numbers() -> None:
     """Every block must hold valid mobile numbers, or creates would be refused (60200/60205)."""
-    for block in (CHECK_BLOCK, *CREATE_BLOCKS, WARMUP_BLOCK, MEMORY_BLOCK):
+    for block in (CHECK_BLOCK, *CREATE_BLOCKS, CALL_BLOCK, WARMUP_BLOCK, MEMORY_BLOCK):
         for suffix in (*range(0, 1_000_000, 9973), 999_999):
             number = phonenumbers.parse(f"{block}{suffix:06d}")
             if not phonenumbers.is_valid_number(number) or \
@@ -193,7 +196,42 @@ def run(duration: int, connections: int, stack: Stack) -> tuple[list, dict]:
         rows.append(("Verification create", conns, verify_wrk(
             stack, service, "Verifications", conns, duration, block, 1_000_000, "&Channel=sms")))
         settle(stack)
+    rows += voice_webhooks(stack, service, connections, duration)
     return rows, measure_memory(stack)
+
+
+def voice_webhooks(stack: Stack, service: str, connections: int, duration: int) -> list:
+    """Twilio's side of approve calls: the answer URL, a key that replays the prompt, and #.
+    Each first # approves its verification; later ones in the rotation are Twilio-style
+    repeats, answered with the same farewell after the script sees the decision was made."""
+    print(f"setup: {CALLS} pending approve calls ...", flush=True)
+    started = time.monotonic()
+    calls = start_approve_calls(stack, service, CALL_BLOCK, CALLS, AUTH)
+    settle(stack)
+    print(f"setup: done in {time.monotonic() - started:.1f} s", flush=True)
+    folder = stack.folder
+    files = {"answer": write_signed(calls, "answer", folder), "key 1": write_signed(calls, "key", folder, Digits="1"),
+             "key #": write_signed(calls, "key", folder, Digits="#")}
+    expect_twiml(files["answer"], stack, "<Gather")  # the prompt, not the apology for a finished call
+    expect_twiml(files["key 1"], stack, "<Gather")
+    rows = []
+    for name, what in (("answer", "webhook /voice/answer"), ("key 1", "webhook /voice/key, key 1 (prompt again)"),
+                       ("key #", "webhook /voice/key, key # (approve)")):
+        rows.append((what, connections, measured(stack, lambda sent, f=files[name]: run_wrk(
+            stack.web_url, connections, duration, stack.sessions, script="replay.lua", file=f, offset=sent))))
+    approved = sum(api().get(f"{stack.web_url}/v2/Services/{service}/Verifications/{c['verification_sid']}",
+                             timeout=10).json().get("status") == "approved" for c in calls[:50])
+    if approved != 50:
+        raise BenchError(f"after the # scenario only {approved} of 50 sampled approve calls were approved")
+    return rows
+
+
+def expect_twiml(file, stack: Stack, marker: str) -> None:
+    path, body, signature = file.read_text().splitlines()[0].split("\t")
+    answer = requests.post(stack.web_url + path, data=body, timeout=10, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
+    if answer.status_code != 200 or marker not in answer.text:
+        raise BenchError(f"{path} answered {answer.status_code} without {marker}: {answer.text[:300]}")
 
 
 def report(rows: list, memory: dict, stack: Stack, duration: int) -> None:
@@ -229,6 +267,10 @@ def report(rows: list, memory: dict, stack: Stack, duration: int) -> None:
                 f"{check['rps'] / baseline:.2f}x"),
                ("VerificationCheck p99 < 25 ms", check["p99"] < 25, f"{check['p99']:.2f} ms")]
     for name, conns, r in rows[2:]:
+        if name.startswith("webhook"):
+            targets.append((f"{name} >= 0.5x baseline, p99 < 20 ms", r["rps"] >= 0.5 * baseline and r["p99"] < 20,
+                            f"{r['rps'] / baseline:.2f}x, p99 {r['p99']:.2f} ms"))
+            continue
         ceiling = conns / TWILIO_DELAY
         note = f" (client ceiling {conns}/{TWILIO_DELAY} s = {ceiling:.0f}/s)" if ceiling < 150 else ""
         targets.append((f"create >= 150/s at {conns} connections", r["rps"] >= 150, f"{r['rps']:.0f}/s{note}"))

@@ -196,7 +196,8 @@ def run_wrk(url: str, connections: int, duration: int, sessions: list[int], scri
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
     if script:
         args += ["-s", str(BENCH / "lua" / script)]
-    env = dict(os.environ, BENCH_THREADS=str(threads), **{f"BENCH_{k.upper()}": str(v) for k, v in lua_env.items()})
+    env = dict(os.environ, BENCH_THREADS=str(threads), BENCH_LUA=str(BENCH / "lua"),
+               **{f"BENCH_{k.upper()}": str(v) for k, v in lua_env.items()})
     process = subprocess.Popen(args + [url], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
     meter = CpuMeter([*sessions, process.pid])

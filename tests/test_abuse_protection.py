@@ -194,7 +194,8 @@ def test_a_bad_deployment_limit_stops_the_start(redis_url, standin):
 @pytest.fixture
 def strict(redis_url, standin):
     from app import create_app
-    return create_app(make_env(redis_url, standin.base_url, "http://localhost", LOCKOUT_FAILED_CHECKS="3")).test_client()
+    env = make_env(redis_url, standin.base_url, "http://localhost", LOCKOUT_FAILED_CHECKS="3")
+    return create_app(env).test_client()
 
 
 def code_sent(standin, to=MOBILE):

@@ -123,6 +123,15 @@ def test_a_call_for_an_unknown_verification_hears_an_apology_and_is_hung_up(clie
     assert twiml.find("Gather") is None
 
 
+def test_a_call_whose_service_was_deleted_meanwhile_hears_an_apology(client, auth, acme):
+    twilio = Twilio(client, start(client, auth, acme, "call_approve"))
+    prompt = twilio.twiml("answer")
+    assert "Acme" in said(prompt)  # the call names its service while it exists
+    assert client.delete(f"/v2/Services/{acme['sid']}", auth=auth).status_code == 204
+    for twiml in (press(twilio, prompt, "#"), twilio.twiml("answer")):
+        assert "no longer active" in said(twiml) and twiml.find("Gather") is None
+
+
 def test_a_webhook_from_another_call_changes_nothing(client, auth, acme):
     verification = start(client, auth, acme, "call_approve")
     stranger = Twilio(client, verification, call_sid=OTHER_CALL)

@@ -124,7 +124,8 @@ class Admission:
             # The value (an IP address, a user id) is counted by digest: never stored in clear.
             digest = hashlib.sha256(value.encode()).hexdigest()[:32]
             for bucket in buckets:
-                found.append((functools.partial(_bucket_refusal, name), RateLimitItemPerSecond(bucket.max, bucket.interval),
+                item = RateLimitItemPerSecond(bucket.max, bucket.interval)
+                found.append((functools.partial(_bucket_refusal, name), item,
                               ("{" + service_sid + "}", "rl", bucket.sid, digest)))
         return found
 

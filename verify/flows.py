@@ -216,10 +216,20 @@ class Verifications:
             return None
         return recorded.verification
 
-    def decide_by_call(self, service_sid: str, sid: str, attempt: int, call_sid: str, decision: str
+    def call_turn(self, service_sid: str, sid: str, attempt: int, call_sid: str, **event: str
+                  ) -> tuple[Verification | None, dict | None]:
+        """record_call, and the service's friendly_name and dtmf_input_required (None when
+        the service is gone), in one round trip: every TwiML webhook of a call needs both."""
+        recorded, service = self.store.call_turn(service_sid, sid, attempt, call_sid, time.time(), **event)
+        if recorded.name != "recorded":
+            log.warning("call %s for verification %s attempt %d ignored: %s", call_sid, sid, attempt, recorded.name)
+            return None, service
+        return recorded.verification, service
+
+    def decide_by_call(self, service_sid: str, sid: str, to: str, attempt: int, call_sid: str, decision: str
                        ) -> tuple[str, Verification | None]:
         """The person on an approve call approved (#) or reported fraud (0 then #)."""
-        decided = self.store.decide_by_call(service_sid, sid, attempt, call_sid, decision, time.time())
+        decided = self.store.decide_by_call(service_sid, sid, to, attempt, call_sid, decision, time.time())
         verification = decided.verification
         if decided.name == "decided":
             level = logging.WARNING if decision == "fraud_reported" else logging.INFO

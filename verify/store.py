@@ -20,6 +20,7 @@ MAX_SENDS = 5
 MAX_CHECKS = 5
 FINAL_RETENTION_SECONDS = 24 * 3600  # how long a finished verification can still be fetched
 FRAUD_BLOCK_SECONDS = 90 * 24 * 3600  # a number reported as fraud is left alone this long
+CALL_SERVICE_FIELDS = ("friendly_name", "dtmf_input_required")  # what a call's webhooks need
 
 
 def connect(url: str) -> redis.Redis:
@@ -107,22 +108,10 @@ class Store:
         else:
             tag = keys.number_tag(to)
             key, mode = keys.latest(service_sid, to), "to"
-        script = self._scripts["check"]
         script_keys = (key, keys.failed_checks(service_sid, tag), keys.lockout(service_sid, tag))
         args = [mode, repr(now), digest, MAX_CHECKS, FINAL_RETENTION_SECONDS, keys.slot_prefix(service_sid, tag),
                 *lockout]
-        # One round trip: the service's existence rides in the same pipeline as the script.
-        # EVALSHA directly, because a pipelined Script first sends SCRIPT EXISTS (a second trip).
-        for _ in range(2):
-            with self.redis.pipeline(transaction=False) as pipe:
-                pipe.exists(keys.service(service_sid))
-                pipe.evalsha(script.sha, len(script_keys), *script_keys, *args)
-                exists, reply = pipe.execute(raise_on_error=False)
-            if not isinstance(reply, NoScriptError):
-                break
-            self.redis.script_load(script.script)  # Redis restarted or flushed its script cache
-        if isinstance(exists, Exception) or isinstance(reply, Exception):
-            raise reply if isinstance(reply, Exception) else exists
+        exists, reply = self._read_and_run(("EXISTS", keys.service(service_sid)), "check", script_keys, args)
         if not exists:
             return None
         if len(reply) == 1:
@@ -190,13 +179,40 @@ class Store:
                                              args=[index, call_sid, status, answered_by, outcome])
         return self._outcome(service_sid, result, now)
 
-    def decide_by_call(self, service_sid: str, sid: str, index: int, call_sid: str, decision: str,
+    def call_turn(self, service_sid: str, sid: str, index: int, call_sid: str, now: float, *,
+                  status: str = "") -> tuple[Outcome, dict | None]:
+        """record_call, plus what the call says of its service (friendly_name,
+        dtmf_input_required; None when the service is gone), in one round trip."""
+        fields, result = self._read_and_run(
+            ("HMGET", keys.service(service_sid), *CALL_SERVICE_FIELDS), "call_event",
+            (keys.verification(service_sid, sid),), [index, call_sid, status, "", ""])
+        service = None
+        if fields[0] is not None:  # every service has a friendly_name
+            service = service_from_redis({k: v for k, v in zip(CALL_SERVICE_FIELDS, fields) if v is not None})
+        return self._outcome(service_sid, result, now), service
+
+    def _read_and_run(self, read: tuple, script_name: str, script_keys: tuple, args: list) -> tuple:
+        """(reply to `read`, reply of the script) in one round trip: the read rides in the same
+        pipeline. EVALSHA directly, because a pipelined Script first sends SCRIPT EXISTS."""
+        script = self._scripts[script_name]
+        for _ in range(2):
+            with self.redis.pipeline(transaction=False) as pipe:
+                pipe.execute_command(*read)
+                pipe.evalsha(script.sha, len(script_keys), *script_keys, *args)
+                first, reply = pipe.execute(raise_on_error=False)
+            if not isinstance(reply, NoScriptError):
+                break
+            self.redis.script_load(script.script)  # Redis restarted or flushed its script cache
+        for answer in (first, reply):
+            if isinstance(answer, Exception):
+                raise answer
+        return first, reply
+
+    def decide_by_call(self, service_sid: str, sid: str, to: str, index: int, call_sid: str, decision: str,
                        now: float) -> Outcome:
-        """Outcome name: missing, foreign, repeat, final or decided (see decide_by_call.lua)."""
+        """Outcome name: missing, foreign, repeat, final or decided (see decide_by_call.lua).
+        `to`: the verification's number, which the caller has just read with it."""
         key = keys.verification(service_sid, sid)
-        to = self.redis.hget(key, "to")
-        if to is None:
-            return Outcome("missing", None)
         result = self._scripts["decide_by_call"](
             keys=[key, keys.blocked(service_sid, to)],
             args=[repr(now), index, call_sid, decision, FINAL_RETENTION_SECONDS, FRAUD_BLOCK_SECONDS])

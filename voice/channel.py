@@ -13,7 +13,11 @@ MACHINE_DETECTION_TIMEOUT = 10
 
 
 def webhook_url(settings, route: str, verification_sid: str, service_sid: str, attempt: int, **extra) -> str:
-    query = urlencode({"service": service_sid, "verification": verification_sid, "attempt": attempt, **extra})
+    # Sids and the attempt number are URL-safe as they are (callers pass validated ones);
+    # only the extras go through urlencode, which costs on every TwiML webhook.
+    query = f"service={service_sid}&verification={verification_sid}&attempt={int(attempt)}"
+    if extra:
+        query += "&" + urlencode(extra)
     return f"{settings.signature_base_url}/voice/{route}?{query}"
 
 

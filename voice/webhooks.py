@@ -96,10 +96,9 @@ def _open(ref: CallRef | None, pending_only: bool = True, **event: str) -> LiveC
     `pending_only=False` lets a decision through to decide_by_call.lua, which knows a repeat."""
     if ref is None:
         return _inactive()
-    verification = _flows().record_call(ref.service_sid, ref.sid, ref.attempt, ref.call_sid, **event)
+    verification, service = _flows().call_turn(ref.service_sid, ref.sid, ref.attempt, ref.call_sid, **event)
     if verification is None or (pending_only and verification.status != "pending"):
         return _inactive(ref, verification)
-    service = _flows().store.get_service(ref.service_sid)
     attempt = verification.attempt(ref.attempt)
     if service is None or attempt is None:
         return _inactive(ref, verification)
@@ -174,8 +173,8 @@ def step():
 
 
 def _decide(call: LiveCall, decision: str) -> Response:
-    result, verification = _flows().decide_by_call(call.ref.service_sid, call.ref.sid, call.ref.attempt,
-                                                   call.ref.call_sid, decision)
+    result, verification = _flows().decide_by_call(call.ref.service_sid, call.ref.sid, call.verification.to,
+                                                   call.ref.attempt, call.ref.call_sid, decision)
     if result in ("decided", "repeat"):
         return _twiml(call.script.farewell(decision))
     return _inactive(call.ref, verification)

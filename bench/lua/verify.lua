@@ -7,8 +7,7 @@
 --   BENCH_EXTRA    the rest of the form, e.g. &Code=000000 or &Channel=sms
 --   BENCH_THREADS  wrk's -t, so threads interleave numbers and never send the same one
 --   BENCH_OFFSET   where to start in the rotation (a repeated run continues, not repeats)
--- done() prints "status <code> <count>" lines, so the caller can report the status mix
--- (wrk itself only counts "Non-2xx or 3xx responses").
+-- Status counting: statuses.lua.
 local path = os.getenv("BENCH_PATH")
 local auth = os.getenv("BENCH_AUTH")
 local prefix = os.getenv("BENCH_PREFIX")
@@ -17,16 +16,12 @@ local extra = os.getenv("BENCH_EXTRA")
 local stride = tonumber(os.getenv("BENCH_THREADS"))
 local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
 
-local threads = {}
-function setup(thread)
-  thread:set("id", #threads)
-  table.insert(threads, thread)
-end
+dofile(os.getenv("BENCH_LUA") .. "/statuses.lua")
 
 local counter
 function init(args)
   counter = offset + id
-  statuses = {}  -- a global: done() reads it from each thread with thread:get
+  count_statuses()
 end
 
 local headers = {
@@ -39,20 +34,4 @@ function request()
   local number = prefix:sub(2) .. string.format("%06d", counter % count)
   counter = counter + stride
   return wrk.format("POST", path, headers, "To=%2B" .. number .. extra)
-end
-
-function response(status, hdrs, body)
-  statuses[status] = (statuses[status] or 0) + 1
-end
-
-function done(summary, latency, requests)
-  local total = {}
-  for _, thread in ipairs(threads) do
-    for status, n in pairs(thread:get("statuses")) do
-      total[status] = (total[status] or 0) + n
-    end
-  end
-  for status, n in pairs(total) do
-    io.write(string.format("status %d %d\n", status, n))
-  end
 end

@@ -1,0 +1,31 @@
+-- wrk script: POST requests prepared (and signed) by bench/webhooks.py, in rotation.
+-- Configured from the environment (set by bench/run.py):
+--   BENCH_FILE     lines of "path<TAB>form body<TAB>X-Twilio-Signature"
+--   BENCH_THREADS  wrk's -t, so threads interleave lines and never send the same one together
+--   BENCH_OFFSET   where to start in the rotation (a repeated run continues, not repeats)
+-- Status counting: statuses.lua.
+local file = os.getenv("BENCH_FILE")
+local stride = tonumber(os.getenv("BENCH_THREADS"))
+local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
+
+dofile(os.getenv("BENCH_LUA") .. "/statuses.lua")
+
+local lines, counter
+function init(args)
+  lines = {}
+  for line in io.lines(file) do
+    local path, body, signature = line:match("^([^\t]+)\t([^\t]*)\t([^\t]+)$")
+    table.insert(lines, wrk.format("POST", path, {
+      ["Content-Type"] = "application/x-www-form-urlencoded",
+      ["X-Twilio-Signature"] = signature,
+    }, body))
+  end
+  counter = offset + id
+  count_statuses()
+end
+
+function request()
+  local prepared = lines[(counter % #lines) + 1]
+  counter = counter + stride
+  return prepared
+end
