@@ -182,6 +182,23 @@ def test_the_keyboard_presses_keys(page, verify, dev_standin):
     assert verify.verifications(verification.sid).fetch().status == "approved"
 
 
+def test_a_phone_sized_window_shows_the_whole_call_and_keypad(page, verify, dev_standin):
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone held upright
+    verification, call = ring(page, verify, MOBILE)
+    answer_and_hear_the_prompt(call)
+    # Nothing runs off the side: no sideways scrolling, every key whole and big enough for a thumb.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    keys = call.locator(".keypad button")
+    expect(keys).to_have_count(12)
+    for index in range(12):
+        box = keys.nth(index).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+        assert box["width"] >= 44 and box["height"] >= 44, box  # WCAG's minimum touch target
+    call.get_by_role("button", name="pound (#)").click()
+    expect(call.locator(".transcript .say").last).to_contain_text(APPROVED)
+    assert verify.verifications(verification.sid).fetch().status == "approved"
+
+
 def test_declining_is_a_busy_call(page, phone_live, verify, dev_standin):
     verification, call = ring(page, verify, LANDLINE)
     call.get_by_role("button", name="Decline").click()
