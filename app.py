@@ -48,10 +48,12 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
     else:
         log.warning("calls are disabled: they need TWILIO_FROM_NUMBER (a messaging service cannot call)")
     store = Store(redis_client)
-    admission = Admission(store, limiter, AdminStore(redis_client), settings)
+    admin_store = AdminStore(redis_client)  # safe list and programmable rate limits
+    admission = Admission(store, limiter, admin_store, settings)
     app.extensions["telverify"] = Verifications(store, CodeBook(settings.secret_key), channels, admission,
                                                 lockout_arguments(settings))
     app.extensions["telverify.redis"] = redis_client
+    app.extensions["telverify.admin"] = admin_store
     app.extensions["telverify.twilio"] = twilio_client
     app.extensions["telverify.limiter"] = limiter
     app.extensions["telverify.auth_guard"] = AuthGuard(limiter, settings)

@@ -218,6 +218,26 @@ def test_deleted_service_is_404(sdk, service, limits, rate_limit):
     refused(limits(rate_limit.sid).fetch, 404, 20404)
 
 
+def test_a_deleted_service_takes_its_rate_limits_buckets_and_blocks(sdk, live, service, limits, redis_url):
+    for name in ("end_user_ip_address", "user_id"):
+        limits(limits.create(unique_name=name).sid).buckets.create(max=5, interval=60)
+    for number in ("+447400123456", "+447400123457"):
+        assert _post(live, f"Services/{service.sid}/BlockedNumbers", {"PhoneNumber": number}).status_code == 201
+    other = sdk.verify.v2.services.create(friendly_name="Other")
+    sdk.verify.v2.services(other.sid).rate_limits.create(unique_name="user_id")
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+
+    def keys_of(sid):
+        return list(client.scan_iter(f"*{sid}*", count=1000))
+    assert len(keys_of(service.sid)) >= 2 + 2 + 2 + 2 + 2  # hash, index, names, buckets, blocks
+
+    sdk.verify.v2.services(service.sid).delete()
+
+    assert keys_of(service.sid) == []
+    assert keys_of(other.sid)  # another service's are kept
+    assert sdk.verify.v2.services(other.sid).rate_limits.list()[0].unique_name == "user_id"
+
+
 @pytest.mark.parametrize("sid", ["RK" + "1" * 32, "RK123", "BL" + "1" * 32, "RK" + "G" * 32])
 def test_unknown_or_malformed_rate_limit_sid_is_404(limits, sid):
     refused(limits(sid).fetch, 404, 20404)

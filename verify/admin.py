@@ -105,6 +105,14 @@ class AdminStore:
                   keys.rate_limits_index(service_sid), keys.buckets_index(service_sid, sid)],
             args=[sid, keys.bucket(service_sid, "")]))
 
+    def delete_rate_limits(self, service_sid: str) -> None:
+        """Every rate limit of the service, with their buckets (a service delete takes them)."""
+        while sids := self.redis.zrange(keys.rate_limits_index(service_sid), 0, 99):
+            for sid in sids:
+                if not self.delete_rate_limit(service_sid, sid):  # a stray index entry
+                    self.redis.zrem(keys.rate_limits_index(service_sid), sid)
+        self.redis.delete(keys.rate_limit_names(service_sid))
+
     # -- buckets ------------------------------------------------------------------------------
     def create_bucket(self, service_sid: str, rate_limit_sid: str, sid: str, max_: int, interval: int,
                       now: float) -> tuple[str, Bucket | None]:

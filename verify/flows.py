@@ -90,6 +90,15 @@ class Verifications:
             raise errors.not_found(f"The requested resource /Services/{service_sid} was not found")
         return service
 
+    def delete_service(self, service_sid: str) -> None:
+        """As in Verify, the service's rate limits and block list go with it. The service goes
+        first, so nothing new starts meanwhile; its numbers' verifications, lockouts and
+        counters are left to their TTLs (a day at most)."""
+        self.service(service_sid)  # 404 for an unknown service
+        self.store.delete_service(service_sid)
+        self.admission.admin.delete_rate_limits(service_sid)
+        self.store.unblock_all(service_sid)
+
     def start(self, service_sid: str, request: StartRequest) -> tuple[Verification, bool]:
         """Returns the verification and whether it is new (False: the pending one was re-sent)."""
         service = self.service(service_sid)

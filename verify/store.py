@@ -147,6 +147,17 @@ class Store:
             deleted, _ = pipe.execute()
         return bool(deleted)
 
+    def unblock_all(self, service_sid: str) -> None:
+        """Lift every block of the service (its service is being deleted). The blocks live in
+        their numbers' slots, so each is its own command; the index goes last."""
+        index = keys.blocked_index(service_sid)
+        for start in range(0, self.redis.zcard(index), 500):
+            with self.redis.pipeline(transaction=False) as pipe:
+                for to in self.redis.zrange(index, start, start + 499):
+                    pipe.delete(keys.blocked(service_sid, to))
+                pipe.execute()
+        self.redis.delete(index)
+
     def blocked_numbers(self, service_sid: str, now: float, offset: int, limit: int) -> list[tuple[str, float]]:
         """The service's blocked numbers with when each block lifts, soonest first."""
         index = keys.blocked_index(service_sid)

@@ -87,8 +87,7 @@ def update_service(sid):
 
 @bp.delete("/Services/<sid>")
 def delete_service(sid):
-    _service_or_404(sid)
-    _store().delete_service(sid)
+    current_app.extensions["telverify"].delete_service(sid)
     return "", 204
 
 
