@@ -1,55 +1,29 @@
 """The voice webhooks under load: the answer URL and the <Gather> action of approve calls,
 as Twilio would POST them, signed with X-Twilio-Signature.
 
-Setup starts real `call_approve` verifications through the API, so each has a call placed
-through the stand-in and a CallSid recorded on its attempt; the stand-in's calls are then
-dropped (no further webhook), leaving the verifications pending with a live-looking call.
+Setup (bench/run.py) starts real `call_approve` verifications through the API, so each has a
+call placed through the stand-in and a CallSid recorded on its attempt; take_calls then drops
+the stand-in's calls (no further webhook), leaving the verifications pending.
 wrk then replays requests signed here in advance (wrk cannot compute HMAC-SHA1), read from
 a file by bench/lua/replay.lua.
 """
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
-from services import ACCOUNT_SID, AUTH_TOKEN, BenchError, Stack
+from services import ACCOUNT_SID, AUTH_TOKEN, Stack
 from twilio.request_validator import RequestValidator
 
 FROM = "+15017122661"
-CHUNK = 250
 
 
-def start_approve_calls(stack: Stack, service: str, block: str, count: int, auth: tuple) -> list[dict]:
-    """`count` pending call_approve verifications with their calls:
-    [{to, call_sid, answer_url, verification_sid}]."""
-    local = threading.local()
-    url = f"{stack.web_url}/v2/Services/{service}/Verifications"
-
-    def one(index: int) -> None:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-            local.session.auth = auth
-        to = f"{block}{index:06d}"
-        answer = local.session.post(url, data={"To": to, "Channel": "call_approve"}, timeout=30)
-        if answer.status_code != 201:
-            raise BenchError(f"setup call {to} failed: {answer.status_code} {answer.text}")
-
-    requests.post(f"{stack.standin_url}/_standin/config", json={"send_delay": 0}, timeout=5).raise_for_status()
-    calls, pool = [], ThreadPoolExecutor(16)
-    try:
-        # In chunks: an unanswered call rings for 30 s and would then end as no-answer.
-        for start in range(0, count, CHUNK):
-            list(pool.map(one, range(start, min(start + CHUNK, count))))
-            calls += requests.get(f"{stack.standin_url}/_standin/calls", timeout=30).json()
-            # Drop the calls without a webhook: the verifications stay pending, each with its CallSid.
-            requests.delete(f"{stack.standin_url}/_standin/calls", timeout=30).raise_for_status()
-    finally:
-        pool.shutdown(cancel_futures=True)
-    if len(calls) != count:
-        raise BenchError(f"setup: {len(calls)} calls reached the stand-in, not {count}")
+def take_calls(stack: Stack) -> list[dict]:
+    """The calls the stand-in placed, dropped without a webhook (the verifications stay
+    pending, each with its CallSid): [{to, call_sid, answer_url, verification_sid}]."""
+    calls = requests.get(f"{stack.standin_url}/_standin/calls", timeout=30).json()
+    requests.delete(f"{stack.standin_url}/_standin/calls", timeout=30).raise_for_status()
     return [{"to": c["to"], "call_sid": c["sid"], "answer_url": c["params"]["Url"],
              "verification_sid": parse_qs(urlsplit(c["params"]["Url"]).query)["verification"][0]} for c in calls]
 

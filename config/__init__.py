@@ -106,10 +106,8 @@ def _parse_protection(env, problems: list[str]):
         except ValueError:
             problems.append(f"{variable}: '{text}' must be like '10 per 10 minutes; 30 per day', or 'unlimited'")
             limits[name] = ()
-    raw = _read(env, "LOCKOUT_FAILED_CHECKS") or str(protection.LOCKOUT_DEFAULT)
-    lockout = int(raw) if re.fullmatch(r"[0-9]{1,3}", raw) else 0
-    if not 1 <= lockout <= 100:
-        problems.append("LOCKOUT_FAILED_CHECKS must be a whole number from 1 to 100 (NIST SP 800-63B's maximum)")
+    lockout = _whole_number(env, "LOCKOUT_FAILED_CHECKS", protection.LOCKOUT_DEFAULT, 1, 100, problems,
+                            " (NIST SP 800-63B's maximum)")
     text = _read(env, "ALLOWED_COUNTRIES") or protection.ALLOWED_COUNTRIES_DEFAULT
     try:
         allowed = protection.AllowedCountries.parse(text)
@@ -119,11 +117,12 @@ def _parse_protection(env, problems: list[str]):
     return limits, lockout, allowed
 
 
-def _whole_number(env, name: str, default: int, low: int, high: int, problems: list[str]) -> int:
+def _whole_number(env, name: str, default: int, low: int, high: int, problems: list[str],
+                  why: str = "") -> int:
     raw = _read(env, name) or str(default)
     if re.fullmatch(r"[0-9]{1,6}", raw) and low <= int(raw) <= high:
         return int(raw)
-    problems.append(f"{name} must be a whole number from {low} to {high}")
+    problems.append(f"{name} must be a whole number from {low} to {high}{why}")
     return default
 
 

@@ -9,11 +9,11 @@ Methods answer records or an outcome word; verify/api turns outcomes into Verify
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 
 import redis
 
 from . import keys
+from .store import ADMIN_SCRIPTS, load_scripts, pairs
 
 MAX_RATE_LIMITS = 100  # per service: Verify's 60207 when reached
 MAX_BUCKETS = 10  # per rate limit: Verify's 60210 when reached
@@ -56,18 +56,11 @@ class SafeListEntry:
     date_created: float
 
 
-def _fields(flat: list) -> dict[str, str]:
-    return dict(zip(flat[::2], flat[1::2]))
-
-
 class AdminStore:
     def __init__(self, client: redis.Redis):
         self.redis = client
-        folder = resources.files(__package__) / "lua"
-        self._scripts = {
-            path.name[len("ratelimit_"):-4]: client.register_script(path.read_text())
-            for path in folder.iterdir() if path.name.startswith("ratelimit_") and path.name.endswith(".lua")
-        }
+        self._scripts = {name[len(ADMIN_SCRIPTS):]: script for name, script in
+                         load_scripts(client, lambda name: name.startswith(ADMIN_SCRIPTS)).items()}
 
     # -- rate limits --------------------------------------------------------------------------
     def create_rate_limit(self, service_sid: str, sid: str, unique_name: str, description: str | None,
@@ -90,13 +83,13 @@ class AdminStore:
         """Up to `limit` of the service's rate limits from `offset`, in creation order."""
         rows = self._scripts["page"](keys=[keys.rate_limits_index(service_sid)],
                                      args=[offset, limit, keys.rate_limit(service_sid, "")])
-        return [RateLimit.from_redis(service_sid, _fields(row)) for row in rows if row]
+        return [RateLimit.from_redis(service_sid, pairs(row)) for row in rows if row]
 
     def update_rate_limit(self, service_sid: str, sid: str, description: str | None,
                           now: float) -> RateLimit | None:
         """Sets the Description (None clears it); None when there is no such rate limit."""
         raw = self._scripts["update"](keys=[keys.rate_limit(service_sid, sid)], args=[description or "", repr(now)])
-        return RateLimit.from_redis(service_sid, _fields(raw)) if raw else None
+        return RateLimit.from_redis(service_sid, pairs(raw)) if raw else None
 
     def delete_rate_limit(self, service_sid: str, sid: str) -> bool:
         """Deletes the rate limit and its buckets; False when there was no such rate limit."""
@@ -133,7 +126,7 @@ class AdminStore:
             args=[mode, rate_limit_sid, sid, repr(now), "" if max_ is None else max_,
                   "" if interval is None else interval, keys.bucket(service_sid, ""), MAX_BUCKETS])
         if reply[0] in ("created", "updated"):
-            return reply[0], Bucket.from_redis(_fields(reply[1:]))
+            return reply[0], Bucket.from_redis(pairs(reply[1:]))
         return reply[0], None
 
     def bucket(self, service_sid: str, rate_limit_sid: str, sid: str) -> Bucket | None:
@@ -147,7 +140,7 @@ class AdminStore:
         rows = self._scripts["page"](
             keys=[keys.buckets_index(service_sid, rate_limit_sid), keys.rate_limit(service_sid, rate_limit_sid)],
             args=[offset, limit, keys.bucket(service_sid, "")])
-        return None if rows is None else [Bucket.from_redis(_fields(row)) for row in rows if row]
+        return None if rows is None else [Bucket.from_redis(pairs(row)) for row in rows if row]
 
     def delete_bucket(self, service_sid: str, rate_limit_sid: str, sid: str) -> bool:
         return bool(self._scripts["bucket_delete"](
@@ -163,7 +156,7 @@ class AdminStore:
             args=[unique_name, keys.buckets_index(service_sid, ""), keys.bucket(service_sid, "")])
         if reply is None:
             return None
-        return [Bucket.from_redis(_fields(row)) for row in reply[1:] if row]
+        return [Bucket.from_redis(pairs(row)) for row in reply[1:] if row]
 
     # -- the SafeList (account-wide) ----------------------------------------------------------
     def add_to_safe_list(self, e164: str, sid: str, now: float) -> SafeListEntry | None:
@@ -188,9 +181,5 @@ class AdminStore:
 
 
 def for_app(app) -> AdminStore:
-    """The app's AdminStore, kept in app.extensions["telverify.admin"]; made on first use from
-    the app's Redis client (app.extensions["telverify.redis"]) unless create_app put one there."""
-    store = app.extensions.get("telverify.admin")
-    if store is None:
-        store = app.extensions.setdefault("telverify.admin", AdminStore(app.extensions["telverify.redis"]))
-    return store
+    """The app's AdminStore (create_app keeps it in app.extensions["telverify.admin"])."""
+    return app.extensions["telverify.admin"]

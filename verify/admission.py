@@ -88,7 +88,7 @@ class Admission:
         refusal = protection.refuse_number(destination, rules.allowed, safe_listed)
         if refusal:
             raise refusal
-        blocking, locked, _ = self.store.number_state(service_sid, destination.e164, time.time())
+        blocking, locked = self.store.number_state(service_sid, destination.e164, time.time())
         if blocking:
             raise blocked(blocking, destination.e164)
         if locked:

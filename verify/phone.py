@@ -24,6 +24,8 @@ class Destination:
     region: str | None  # ISO 3166 region, e.g. "US", or None for non-geographic numbers
     line_type: int
     extension: str | None
+    calling_code: int  # e.g. 44
+    national_number: int  # as phonenumbers keeps it (no leading zero)
 
     @property
     def is_fixed_line(self) -> bool:
@@ -58,6 +60,8 @@ def parse(raw: str) -> Destination:
         region=phonenumbers.region_code_for_number(number),
         line_type=phonenumbers.number_type(number),
         extension=number.extension or None,
+        calling_code=number.country_code,
+        national_number=number.national_number,
     )
 
 

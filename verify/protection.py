@@ -93,13 +93,12 @@ class AllowedCountries:
         return cls(frozenset(regions), frozenset(codes), everywhere)
 
     def allows(self, destination: Destination) -> bool:
-        calling_code = phonenumbers.parse(destination.e164).country_code
-        return self.everywhere or destination.region in self.regions or calling_code in self.calling_codes
+        return (self.everywhere or destination.region in self.regions
+                or destination.calling_code in self.calling_codes)
 
 
-def number_prefix(e164: str) -> str:
-    number = phonenumbers.parse(e164)
-    return f"+{number.country_code}{str(number.national_number)[:PREFIX_DIGITS]}"
+def number_prefix(destination: Destination) -> str:
+    return f"+{destination.calling_code}{str(destination.national_number)[:PREFIX_DIGITS]}"
 
 
 def refuse_number(destination: Destination, allowed: AllowedCountries, safe_listed: bool) -> VerifyError | None:
@@ -111,7 +110,7 @@ def refuse_number(destination: Destination, allowed: AllowedCountries, safe_list
                            f"is {kind}; telverify never calls or texts premium-rate, shared-cost, universal "
                            "access, personal or pager numbers.", 403)
     if not safe_listed and not allowed.allows(destination):
-        where = destination.region or f"+{phonenumbers.parse(destination.e164).country_code}"
+        where = destination.region or f"+{destination.calling_code}"
         log.warning("refused %s: country %s not allowed", mask(destination.e164), where)
         return VerifyError(errors.DELIVERY_BLOCKED, f"Verification delivery attempt blocked: {mask(destination.e164)} "
                            f"is in {where}, which this service's geo permissions do not allow (AllowedCountries).",
@@ -145,7 +144,7 @@ def counters(limits: dict[str, tuple[RateLimitItem, ...]], service_sid: str, des
     """The limits shared by many numbers that a send to `destination` counts against."""
     found = []
     if not safe_listed:
-        prefix = number_prefix(destination.e164)
+        prefix = number_prefix(destination)
         found.append(Counter("sends_per_prefix", limits["sends_per_prefix"],
                              ("{" + service_sid + "}", "prefix", prefix), f" {prefix}"))
     found.append(Counter("sends_per_service", limits["sends_per_service"], ("{" + service_sid + "}", "sends"), ""))

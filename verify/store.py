@@ -20,6 +20,7 @@ MAX_SENDS = 5
 MAX_CHECKS = 5
 FINAL_RETENTION_SECONDS = 24 * 3600  # how long a finished verification can still be fetched
 FRAUD_BLOCK_SECONDS = 90 * 24 * 3600  # a number reported as fraud is left alone this long
+ADMIN_SCRIPTS = "ratelimit_"  # file-name prefix of verify.admin's scripts
 CALL_SERVICE_FIELDS = ("friendly_name", "dtmf_input_required")  # what a call's webhooks need
 
 
@@ -29,8 +30,16 @@ def connect(url: str) -> redis.Redis:
                                 health_check_interval=30, retry_on_timeout=False)
 
 
-def _pairs(flat: list) -> dict[str, str]:
+def pairs(flat: list) -> dict[str, str]:
+    """A flat [field, value, ...] reply (HGETALL inside a script) as a dict."""
     return dict(zip(flat[::2], flat[1::2]))
+
+
+def load_scripts(client: redis.Redis, wanted) -> dict:
+    """The Lua scripts of verify/lua whose file name `wanted(name)` accepts, by name without .lua."""
+    folder = resources.files(__package__) / "lua"
+    return {path.name[:-4]: client.register_script(path.read_text())
+            for path in folder.iterdir() if path.name.endswith(".lua") and wanted(path.name)}
 
 
 @dataclass(frozen=True)
@@ -42,11 +51,8 @@ class Outcome:
 class Store:
     def __init__(self, client: redis.Redis):
         self.redis = client
-        folder = resources.files(__package__) / "lua"
-        self._scripts = {
-            path.name[:-4]: client.register_script(path.read_text())
-            for path in folder.iterdir() if path.name.endswith(".lua")
-        }
+        # The ratelimit_* scripts are the AdminStore's.
+        self._scripts = load_scripts(client, lambda name: not name.startswith(ADMIN_SCRIPTS))
 
     # -- services ---------------------------------------------------------------------------
     def create_service(self, sid: str, settings: dict, now: float) -> None:
@@ -118,21 +124,15 @@ class Store:
             return reply[0], None, 0
         return reply[0], CheckedVerification.from_reply(service_sid, reply[1:8]), int(reply[8])
 
-    def number_state(self, service_sid: str, to: str, now: float) -> tuple[int, int, bool]:
-        """(seconds the number stays blocked, seconds it stays locked out, whether it has a
-        pending verification): read before a send is counted against any limit."""
-        tag = keys.number_tag(to)
+    def number_state(self, service_sid: str, to: str, now: float) -> tuple[int, int]:
+        """(seconds the number stays blocked, seconds it stays locked out): read before a send
+        is counted against any limit."""
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.ttl(keys.blocked(service_sid, to))
-            pipe.hget(keys.lockout(service_sid, tag), "until")
-            pipe.hget(keys.latest(service_sid, to), "sid")
-            blocked, until, latest = pipe.execute()
-        pending = False
-        if latest:
-            status, expires = self.redis.hmget(keys.verification(service_sid, latest), "st", "ex")
-            pending = status == "pending" and expires is not None and now < float(expires)
+            pipe.hget(keys.lockout(service_sid, keys.number_tag(to)), "until")
+            blocked, until = pipe.execute()
         locked = max(0, math.ceil(float(until) - now)) if until else 0
-        return max(0, blocked), locked, pending
+        return max(0, blocked), locked
 
     def block(self, service_sid: str, to: str, now: float, seconds: int) -> None:
         with self.redis.pipeline(transaction=False) as pipe:
@@ -236,4 +236,4 @@ class Store:
     @staticmethod
     def _outcome(service_sid: str, result: list, now: float) -> Outcome:
         name, flat = result[0], result[1:]
-        return Outcome(name, verification_from_redis(service_sid, _pairs(flat), now) if flat else None)
+        return Outcome(name, verification_from_redis(service_sid, pairs(flat), now) if flat else None)

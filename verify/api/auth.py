@@ -34,7 +34,8 @@ log = logging.getLogger("telverify.auth")
 
 FIRST_DELAY = 0.25  # seconds, doubling with each further failure...
 LONGEST_DELAY = 2.0  # ...up to this
-# gunicorn runs 32 threads per process: delayed answers may hold at most this many.
+# gunicorn runs 16 threads per process (config/gunicorn.conf.py): delayed answers may hold at
+# most this many.
 MAX_DELAYED = 8
 
 

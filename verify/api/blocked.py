@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from urllib.parse import quote
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify
 
 from .. import errors, phone
 from ..store import FRAUD_BLOCK_SECONDS
-from . import bp, forms, render
+from . import bp, forms, paging, render
 
 
 def _flows():
@@ -33,19 +33,11 @@ def _blocked_until(service_sid: str, number: str) -> float | None:
 
 @bp.get("/Services/<service_sid>/BlockedNumbers")
 def list_blocked(service_sid):
+    wanted = paging.requested()
     _flows().service(service_sid)
-    page_size = forms.integer(request.args, "PageSize", 1, 1000) or 50
-    page = forms.integer(request.args, "Page", 0, 10**6) or 0
-    rows = _flows().store.blocked_numbers(service_sid, time.time(), page * page_size, page_size + 1)
-    base = f"Services/{service_sid}/BlockedNumbers?PageSize={page_size}&Page="
-    return jsonify({
-        "blocked_numbers": [_render(service_sid, number, until) for number, until in rows[:page_size]],
-        "meta": {"page": page, "page_size": page_size, "key": "blocked_numbers",
-                 "first_page_url": render.resource_url(base + "0"),
-                 "previous_page_url": render.resource_url(base + str(page - 1)) if page else None,
-                 "url": render.resource_url(base + str(page)),
-                 "next_page_url": render.resource_url(base + str(page + 1)) if len(rows) > page_size else None},
-    })
+    rows = _flows().store.blocked_numbers(service_sid, time.time(), wanted.offset, wanted.size + 1)
+    return jsonify(paging.answer("blocked_numbers", f"Services/{service_sid}/BlockedNumbers", rows,
+                                 lambda row: _render(service_sid, *row), wanted))
 
 
 @bp.post("/Services/<service_sid>/BlockedNumbers")
