@@ -199,3 +199,22 @@ def test_check_survives_redis_losing_its_scripts(sdk, service, standin, redis_ur
     redis.Redis.from_url(redis_url).script_flush()
     assert check(sdk, service, wrong_code(code)).status == "pending"
     assert check(sdk, service, code).status == "approved"
+
+
+def test_checks_survive_redis_dropping_the_connections(client, auth, standin, redis_url):
+    """Redis closes idle connections (its `timeout`) and forgets all of them on a restart. The
+    next request reconnects, and its check counts exactly once. (The test client runs every
+    request on this thread, so each one reuses the connection the last one left.)"""
+    service = client.post("/v2/Services", data={"FriendlyName": "Acme"}, auth=auth).get_json()["sid"]
+    url = f"/v2/Services/{service}/VerificationCheck"
+    sid = client.post(f"/v2/Services/{service}/Verifications", data={"To": MOBILE, "Channel": "sms"},
+                      auth=auth).get_json()["sid"]
+    code = code_in(standin.wait_for_message(MOBILE))
+    store = redis.Redis.from_url(redis_url)
+    for _ in range(3):
+        assert store.client_kill_filter(_type="normal", skipme=True) >= 1
+        answer = client.post(url, data={"To": MOBILE, "Code": wrong_code(code)}, auth=auth)
+        assert answer.status_code == 200 and answer.get_json()["status"] == "pending"
+    assert int(store.hget(next(store.scan_iter(f"*:ve:{sid}")), "ck")) == 3
+    answer = client.post(url, data={"To": MOBILE, "Code": code}, auth=auth)
+    assert answer.get_json()["status"] == "approved"

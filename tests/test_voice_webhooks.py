@@ -14,6 +14,7 @@ import pytest
 import redis
 from freezegun import freeze_time
 from twilio.request_validator import RequestValidator
+from werkzeug.datastructures import MultiDict
 
 from conftest import AUTH_TOKEN, LANDLINE, MOBILE, SECRET_KEY
 from verify import keys
@@ -54,14 +55,14 @@ class Twilio:
         self.attempt = attempt
         self.call_sid = call_sid or verification["send_code_attempts"][attempt - 1]["call_sid"]
 
-    def post(self, route, form=None, signed=True, **query):
+    def post(self, route, form=None, signed=True, base=BASE, **query):
         query = {"service": self.verification["service_sid"], "verification": self.verification["sid"],
                  "attempt": self.attempt, **query}
         path = f"/voice/{route}?{urlencode(query)}"
         form = {"AccountSid": "AC" + "0" * 32, "CallSid": self.call_sid, "From": "+15017122661",
                 "To": self.verification["to"], "Direction": "outbound-api", "ApiVersion": "2010-04-01",
                 "CallStatus": "in-progress", **(form or {})}
-        headers = {"X-Twilio-Signature": RequestValidator(AUTH_TOKEN).compute_signature(BASE + path, form)
+        headers = {"X-Twilio-Signature": RequestValidator(AUTH_TOKEN).compute_signature(base + path, form)
                    if signed else "bad"}
         return self.client.post(path, data=form, headers=headers)
 
@@ -107,6 +108,30 @@ def test_every_voice_webhook_needs_a_valid_signature(client, auth, acme, route):
     assert answer.status_code == 403
     assert answer.get_json()["code"] == 20003
     assert fetch(client, auth, twilio.verification)["status"] == "pending"
+
+
+@pytest.mark.parametrize("base, accepted", [
+    ("http://localhost:80", True),  # Twilio sometimes signs the URL with its default port written out
+    ("http://localhost:8080", False),
+    ("https://localhost", False),
+    ("http://localhost/other", False),
+])
+def test_signature_over_the_url_as_twilio_may_write_it(client, auth, acme, base, accepted):
+    twilio = Twilio(client, start(client, auth, acme, "call_approve"))
+    answer = twilio.post("key", {"Digits": "#"}, base=base, step="approve", round=1)
+    assert answer.status_code == (200 if accepted else 403)
+    assert fetch(client, auth, twilio.verification)["status"] == ("approved" if accepted else "pending")
+
+
+def test_a_repeated_form_field_is_signed_with_all_its_values(client, auth, acme):
+    """Twilio signs every value of a repeated name; a request carrying one more value fails."""
+    twilio = Twilio(client, start(client, auth, acme, "call_approve"))
+    path = (f"/voice/status?service={acme['sid']}&verification={twilio.verification['sid']}&attempt=1")
+    form = MultiDict([("CallSid", twilio.call_sid), ("CallStatus", "ringing"), ("Tag", "a"), ("Tag", "b")])
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(BASE + path, form)
+    assert client.post(path, data=form, headers={"X-Twilio-Signature": signature}).status_code == 204
+    form.add("Tag", "c")
+    assert client.post(path, data=form, headers={"X-Twilio-Signature": signature}).status_code == 403
 
 
 @pytest.mark.parametrize("query", [

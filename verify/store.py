@@ -13,6 +13,7 @@ import redis
 from redis.exceptions import NoScriptError
 
 from . import keys
+from .wire import Wire
 from .records import (CheckedVerification, Verification, service_from_redis, service_to_redis,
                       verification_from_redis)
 
@@ -51,6 +52,7 @@ class Outcome:
 class Store:
     def __init__(self, client: redis.Redis):
         self.redis = client
+        self._wire = Wire(client)  # the hot paths: check and the call webhooks
         # The ratelimit_* scripts are the AdminStore's.
         self._scripts = load_scripts(client, lambda name: not name.startswith(ADMIN_SCRIPTS))
 
@@ -186,8 +188,8 @@ class Store:
     def record_call(self, service_sid: str, sid: str, index: int, call_sid: str, now: float, *,
                     status: str = "", answered_by: str = "", outcome: str = "") -> Outcome:
         """Outcome name: missing, foreign (the CallSid is not this attempt's call) or recorded."""
-        result = self._scripts["call_event"](keys=[keys.verification(service_sid, sid)],
-                                             args=[index, call_sid, status, answered_by, outcome])
+        _, result = self._read_and_run(None, "call_event", (keys.verification(service_sid, sid),),
+                                       [index, call_sid, status, answered_by, outcome])
         return self._outcome(service_sid, result, now)
 
     def call_turn(self, service_sid: str, sid: str, index: int, call_sid: str, now: float, *,
@@ -202,31 +204,28 @@ class Store:
             service = service_from_redis({k: v for k, v in zip(CALL_SERVICE_FIELDS, fields) if v is not None})
         return self._outcome(service_sid, result, now), service
 
-    def _read_and_run(self, read: tuple, script_name: str, script_keys: tuple, args: list) -> tuple:
-        """(reply to `read`, reply of the script) in one round trip: the read rides in the same
-        pipeline. EVALSHA directly, because a pipelined Script first sends SCRIPT EXISTS."""
+    def _read_and_run(self, read: tuple | None, script_name: str, script_keys: tuple, args: list) -> tuple:
+        """(reply to `read`, reply of the script) in one round trip on the Wire: the read (if
+        any) rides with the script's EVALSHA."""
         script = self._scripts[script_name]
+        evalsha = ("EVALSHA", script.sha, len(script_keys), *script_keys, *args)
         for _ in range(2):
-            with self.redis.pipeline(transaction=False) as pipe:
-                pipe.execute_command(*read)
-                pipe.evalsha(script.sha, len(script_keys), *script_keys, *args)
-                first, reply = pipe.execute(raise_on_error=False)
-            if not isinstance(reply, NoScriptError):
+            replies = self._wire.round_trip(*([read] if read else []), evalsha)
+            if not isinstance(replies[-1], NoScriptError):
                 break
             self.redis.script_load(script.script)  # Redis restarted or flushed its script cache
-        for answer in (first, reply):
+        for answer in replies:
             if isinstance(answer, Exception):
                 raise answer
-        return first, reply
+        return (replies[0] if read else None), replies[-1]
 
     def decide_by_call(self, service_sid: str, sid: str, to: str, index: int, call_sid: str, decision: str,
                        now: float) -> Outcome:
         """Outcome name: missing, foreign, repeat, final or decided (see decide_by_call.lua).
         `to`: the verification's number, which the caller has just read with it."""
-        key = keys.verification(service_sid, sid)
-        result = self._scripts["decide_by_call"](
-            keys=[key, keys.blocked(service_sid, to)],
-            args=[repr(now), index, call_sid, decision, FINAL_RETENTION_SECONDS, FRAUD_BLOCK_SECONDS])
+        _, result = self._read_and_run(
+            None, "decide_by_call", (keys.verification(service_sid, sid), keys.blocked(service_sid, to)),
+            [repr(now), index, call_sid, decision, FINAL_RETENTION_SECONDS, FRAUD_BLOCK_SECONDS])
         outcome = self._outcome(service_sid, result, now)
         if outcome.name == "decided" and decision == "fraud_reported":
             # The index lives in the service's slot, not the number's: listed after the block.

@@ -68,8 +68,8 @@ def _flows():
     return current_app.extensions["telverify"]
 
 
-def _twiml(response) -> Response:
-    return Response(str(response), mimetype="application/xml")
+def _twiml(script: CallScript, moment: str, *args) -> Response:
+    return Response(script.twiml(moment, *args), mimetype="application/xml")
 
 
 def _round() -> int:
@@ -88,7 +88,7 @@ def _script(ref: CallRef, locale: str, name: str) -> CallScript:
 
 def _inactive(ref: CallRef | None = None, verification: Verification | None = None) -> Response:
     locale = verification.locale if verification else "en"
-    return _twiml(_script(ref or CallRef("", "", 0, ""), locale, "").inactive())
+    return _twiml(_script(ref or CallRef("", "", 0, ""), locale, ""), "inactive")
 
 
 def _open(ref: CallRef | None, pending_only: bool = True, **event: str) -> LiveCall | Response:
@@ -115,24 +115,24 @@ def _read_code(call: LiveCall, reading: int) -> Response:
     code = _flows().codes.unseal(call.verification.sid, call.verification.sealed_code)
     _record(call, outcome="code_read")
     log.info("verification %s: code read on call %s (reading %d)", call.ref.sid, call.ref.call_sid, reading)
-    return _twiml(call.script.read_code(code, reading))
+    return Response(str(call.script.read_code(code, reading)), mimetype="application/xml")
 
 
 def _no_key(call: LiveCall) -> Response:
     _record(call, outcome="no_key")
-    return _twiml(call.script.farewell("no_key"))
+    return _twiml(call.script, "farewell", "no_key")
 
 
 def _code_call(call: LiveCall, detection_round: int) -> Response:
     """Read the code only to a person: after a human verdict, or after a key press when the
     service requires one or detection could not tell."""
     if call.service["dtmf_input_required"] or call.answered_by == "unknown":
-        return _twiml(call.script.key_gate(1))
+        return _twiml(call.script, "key_gate", 1)
     if call.answered_by == "human":
         return _read_code(call, 1)
     if detection_round > DETECTION_ROUNDS:
-        return _twiml(call.script.key_gate(1))
-    return _twiml(call.script.await_detection(detection_round))
+        return _twiml(call.script, "key_gate", 1)
+    return _twiml(call.script, "await_detection", detection_round)
 
 
 def _step(step: str, round_: int, **event: str) -> Response:
@@ -140,22 +140,22 @@ def _step(step: str, round_: int, **event: str) -> Response:
     if isinstance(call, Response):
         return call
     if call.answered_by in MACHINE_VERDICTS:
-        return _twiml(call.script.hang_up())
+        return _twiml(call.script, "hang_up")
     script = call.script
     if call.channel == "call_approve":
         if step == "start":
-            return _twiml(script.approve_prompt(1))
+            return _twiml(script, "approve_prompt", 1)
         if step in ("approve", "fraud"):
             if round_ > PROMPT_ROUNDS:
                 return _no_key(call)
-            return _twiml(script.approve_prompt(round_) if step == "approve" else script.fraud_confirm(round_))
+            return _twiml(script, "approve_prompt" if step == "approve" else "fraud_confirm", round_)
     elif call.channel == "call":
         if step == "start":
             return _code_call(call, 1)
         if step == "detect":
             return _code_call(call, round_)
         if step == "gate":
-            return _no_key(call) if round_ > PROMPT_ROUNDS else _twiml(script.key_gate(round_))
+            return _no_key(call) if round_ > PROMPT_ROUNDS else _twiml(script, "key_gate", round_)
     return _inactive(call.ref, call.verification)
 
 
@@ -176,7 +176,7 @@ def _decide(call: LiveCall, decision: str) -> Response:
     result, verification = _flows().decide_by_call(call.ref.service_sid, call.ref.sid, call.verification.to,
                                                    call.ref.attempt, call.ref.call_sid, decision)
     if result in ("decided", "repeat"):
-        return _twiml(call.script.farewell(decision))
+        return _twiml(call.script, "farewell", decision)
     return _inactive(call.ref, verification)
 
 
@@ -191,18 +191,18 @@ def key():
         return call
     if call.channel == "call" and step in ("gate", "code") and digit:
         if step == "code" and round_ >= READINGS:
-            return _twiml(call.script.farewell("goodbye"))
+            return _twiml(call.script, "farewell", "goodbye")
         return _read_code(call, round_ + 1 if step == "code" else 1)
     if call.channel == "call_approve" and step == "approve":
         if digit == "#":
             return _decide(call, "approved")
         if digit == "0":
-            return _twiml(call.script.fraud_confirm(1))
-        return _twiml(call.script.approve_prompt(round_, after_invalid_key=True))
+            return _twiml(call.script, "fraud_confirm", 1)
+        return _twiml(call.script, "approve_prompt", round_, True)  # after an invalid key
     if call.channel == "call_approve" and step == "fraud":
         if digit == "#":
             return _decide(call, "fraud_reported")
-        return _twiml(call.script.approve_prompt(1))
+        return _twiml(call.script, "approve_prompt", 1)
     return _inactive(call.ref, call.verification)
 
 
