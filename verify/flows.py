@@ -176,10 +176,9 @@ class Verifications:
         if outcome is None:
             raise errors.not_found(f"The requested resource /Services/{service_sid} was not found")
         name, verification, lockout = outcome
-        who = phone.mask(to) if to else sid
         if name == "missing":
-            raise errors.not_found(f"No verification to check for {who}: none was started, or it ended "
-                                   "more than 24 hours ago.")
+            raise errors.not_found(f"No verification to check for {phone.mask(to) if to else sid}: none was "
+                                   "started, or it ended more than 24 hours ago.")
         if name == "locked":
             raise locked_out(lockout, verification.to)
         if name == "final":
@@ -189,7 +188,7 @@ class Verifications:
             raise errors.not_found(f"Verification {verification.sid} "
                                    f"{_NOT_FOUND_REASONS.get(verification.status, 'is not pending')}.")
         log.info("verification %s to %s checked: %s (attempt %d)", verification.sid,
-                 phone.mask(verification.to), name, verification.checks)
+                 phone.Masked(verification.to), name, verification.checks)
         if lockout:
             log.warning("%s locked out for %d s after too many wrong codes", phone.mask(verification.to), lockout)
         return verification
@@ -212,7 +211,7 @@ class Verifications:
         if outcome.name == "final":
             raise errors.not_found(f"Verification {sid} cannot become {status}: it is already "
                                    f"{verification.status}.")
-        log.info("verification %s to %s %s by the application", sid, phone.mask(verification.to), status)
+        log.info("verification %s to %s %s by the application", sid, phone.Masked(verification.to), status)
         return verification
 
     def record_call(self, service_sid: str, sid: str, attempt: int, call_sid: str, **event: str
@@ -242,7 +241,7 @@ class Verifications:
         verification = decided.verification
         if decided.name == "decided":
             level = logging.WARNING if decision == "fraud_reported" else logging.INFO
-            log.log(level, "verification %s to %s %s on call %s", sid, phone.mask(verification.to), decision,
+            log.log(level, "verification %s to %s %s on call %s", sid, phone.Masked(verification.to), decision,
                     call_sid)
         elif decided.name != "repeat":
             log.warning("verification %s: %s on call %s not applied (%s)", sid, decision, call_sid, decided.name)

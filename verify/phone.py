@@ -83,3 +83,14 @@ def mask(number: str) -> str:
     if len(digits) <= 6:
         return "*" * len(digits)
     return digits[:4] + "*" * (len(digits) - 6) + digits[-2:]
+
+
+class Masked:
+    """A number in a log line, masked only when the line is written (the hot paths log at INFO)."""
+    __slots__ = ("number",)
+
+    def __init__(self, number: str):
+        self.number = number
+
+    def __str__(self) -> str:
+        return mask(self.number)

@@ -15,6 +15,7 @@ flood of parallel guesses learns nothing faster than the slots allow.
 """
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import logging
@@ -39,6 +40,7 @@ LONGEST_DELAY = 2.0  # ...up to this
 MAX_DELAYED = 8
 
 
+@functools.lru_cache(maxsize=4096)  # every API request asks; parsing the address costs more than a lookup
 def client_address(remote_addr: str | None) -> str:
     """What failures are counted against: the IPv4 address, or the IPv6 /64 (one subscriber's
     network: every address in it is theirs to use)."""
