@@ -20,6 +20,7 @@ from verify.carrier import make_twilio_client
 from verify.codes import CodeBook
 from verify.errors import VerifyError
 from verify.flows import Verifications
+from verify.form_request import FormRequest
 from verify.guard import Limiter
 from verify.store import Store, connect
 
@@ -34,6 +35,7 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     app = Flask(__name__)
+    app.request_class = FormRequest
     # No Flask SECRET_KEY: telverify has no cookie sessions, and without one Flask skips
     # opening a signed session on every request.
     app.config.update(TELVERIFY_SETTINGS=settings, MAX_CONTENT_LENGTH=64 * 1024)
