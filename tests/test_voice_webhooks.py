@@ -157,6 +157,15 @@ def test_a_call_whose_service_was_deleted_meanwhile_hears_an_apology(client, aut
         assert "no longer active" in said(twiml) and twiml.find("Gather") is None
 
 
+def test_pound_does_not_approve_a_code_call(client, auth, acme):
+    """# decides in one script without the webhook's usual checks first: that script refuses a
+    call that reads a code, even when its URL claims the approve step."""
+    verification = start(client, auth, acme, "call")
+    twiml = Twilio(client, verification).twiml("key", {"Digits": "#"}, step="approve", round=1)
+    assert "no longer active" in said(twiml)
+    assert fetch(client, auth, verification)["status"] == "pending"
+
+
 def test_a_webhook_from_another_call_changes_nothing(client, auth, acme):
     verification = start(client, auth, acme, "call_approve")
     stranger = Twilio(client, verification, call_sid=OTHER_CALL)

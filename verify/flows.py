@@ -234,10 +234,11 @@ class Verifications:
             return None, service
         return recorded.verification, service
 
-    def decide_by_call(self, service_sid: str, sid: str, to: str, attempt: int, call_sid: str, decision: str
-                       ) -> tuple[str, Verification | None]:
-        """The person on an approve call approved (#) or reported fraud (0 then #)."""
-        decided = self.store.decide_by_call(service_sid, sid, to, attempt, call_sid, decision, time.time())
+    def decide_by_call(self, service_sid: str, sid: str, to: str | None, attempt: int, call_sid: str,
+                       decision: str) -> tuple[str, Verification | None, dict | None]:
+        """The person on an approve call approved (#) or reported fraud (0 then #). Returns the
+        outcome's name, the verification and the call's service fields (None: deleted)."""
+        decided, service = self.store.decide_by_call(service_sid, sid, to, attempt, call_sid, decision, time.time())
         verification = decided.verification
         if decided.name == "decided":
             level = logging.WARNING if decision == "fraud_reported" else logging.INFO
@@ -245,7 +246,7 @@ class Verifications:
                     call_sid)
         elif decided.name != "repeat":
             log.warning("verification %s: %s on call %s not applied (%s)", sid, decision, call_sid, decided.name)
-        return decided.name, verification
+        return decided.name, verification, service
 
     def record_delivery(self, service_sid: str, sid: str, attempt: int, status: str, error_code: str) -> bool:
         changed = self.store.mark_delivery(service_sid, sid, attempt, status, error_code)

@@ -199,10 +199,7 @@ class Store:
         fields, result = self._read_and_run(
             ("HMGET", keys.service(service_sid), *CALL_SERVICE_FIELDS), "call_event",
             (keys.verification(service_sid, sid),), [index, call_sid, status, "", ""])
-        service = None
-        if fields[0] is not None:  # every service has a friendly_name
-            service = service_from_redis({k: v for k, v in zip(CALL_SERVICE_FIELDS, fields) if v is not None})
-        return self._outcome(service_sid, result, now), service
+        return self._outcome(service_sid, result, now), _call_service(fields)
 
     def _read_and_run(self, read: tuple | None, script_name: str, script_keys: tuple, args: list) -> tuple:
         """(reply to `read`, reply of the script) in one round trip on the Wire: the read (if
@@ -219,20 +216,31 @@ class Store:
                 raise answer
         return (replies[0] if read else None), replies[-1]
 
-    def decide_by_call(self, service_sid: str, sid: str, to: str, index: int, call_sid: str, decision: str,
-                       now: float) -> Outcome:
-        """Outcome name: missing, foreign, repeat, final or decided (see decide_by_call.lua).
-        `to`: the verification's number, which the caller has just read with it."""
-        _, result = self._read_and_run(
-            None, "decide_by_call", (keys.verification(service_sid, sid), keys.blocked(service_sid, to)),
+    def decide_by_call(self, service_sid: str, sid: str, to: str | None, index: int, call_sid: str, decision: str,
+                       now: float) -> tuple[Outcome, dict | None]:
+        """Outcome name: missing, foreign, repeat, final or decided (see decide_by_call.lua), and
+        the call's service fields as call_turn reads them, in one round trip. `to`: the
+        verification's number, needed (to block it) for fraud_reported only."""
+        script_keys = (keys.verification(service_sid, sid),)
+        if decision == "fraud_reported":
+            script_keys += (keys.blocked(service_sid, to),)
+        fields, result = self._read_and_run(
+            ("HMGET", keys.service(service_sid), *CALL_SERVICE_FIELDS), "decide_by_call", script_keys,
             [repr(now), index, call_sid, decision, FINAL_RETENTION_SECONDS, FRAUD_BLOCK_SECONDS])
         outcome = self._outcome(service_sid, result, now)
         if outcome.name == "decided" and decision == "fraud_reported":
             # The index lives in the service's slot, not the number's: listed after the block.
             self.redis.zadd(keys.blocked_index(service_sid), {to: now + FRAUD_BLOCK_SECONDS})
-        return outcome
+        return outcome, _call_service(fields)
 
     @staticmethod
     def _outcome(service_sid: str, result: list, now: float) -> Outcome:
         name, flat = result[0], result[1:]
         return Outcome(name, verification_from_redis(service_sid, pairs(flat), now) if flat else None)
+
+
+def _call_service(fields: list) -> dict | None:
+    """The CALL_SERVICE_FIELDS a call's webhooks read; None when the service is gone."""
+    if fields[0] is None:  # every service has a friendly_name
+        return None
+    return service_from_redis({k: v for k, v in zip(CALL_SERVICE_FIELDS, fields) if v is not None})

@@ -172,12 +172,18 @@ def step():
     return _step(request.args.get("step", ""), _round())
 
 
-def _decide(call: LiveCall, decision: str) -> Response:
-    result, verification = _flows().decide_by_call(call.ref.service_sid, call.ref.sid, call.verification.to,
-                                                   call.ref.attempt, call.ref.call_sid, decision)
-    if result in ("decided", "repeat"):
-        return _twiml(call.script, "farewell", decision)
-    return _inactive(call.ref, verification)
+def _decide(ref: CallRef | None, decision: str, to: str | None = None) -> Response:
+    """Approve (#) or report fraud (0 then #). decide_by_call.lua checks all that call_turn would
+    (this attempt, this call, an approve call, still pending) and reads the service in the same
+    round trip, so # costs one. `to`: the number to block, for a fraud report."""
+    if ref is None:
+        return _inactive()
+    result, verification, service = _flows().decide_by_call(ref.service_sid, ref.sid, to, ref.attempt,
+                                                            ref.call_sid, decision)
+    if service is None or result not in ("decided", "repeat"):
+        return _inactive(ref, verification)
+    name = verification.custom_friendly_name or service["friendly_name"]
+    return _twiml(_script(ref, verification.locale, name), "farewell", decision)
 
 
 @bp.post("/key")
@@ -186,7 +192,9 @@ def key():
     """A <Gather> heard a key."""
     step, round_ = request.args.get("step", ""), _round()
     digit = request.form.get("Digits", "")[:1]
-    call = _open(CallRef.from_request(), pending_only=not (digit == "#" and step in ("approve", "fraud")))
+    if step == "approve" and digit == "#":
+        return _decide(CallRef.from_request(), "approved")
+    call = _open(CallRef.from_request(), pending_only=not (digit == "#" and step == "fraud"))
     if isinstance(call, Response):
         return call
     if call.channel == "call" and step in ("gate", "code") and digit:
@@ -194,14 +202,12 @@ def key():
             return _twiml(call.script, "farewell", "goodbye")
         return _read_code(call, round_ + 1 if step == "code" else 1)
     if call.channel == "call_approve" and step == "approve":
-        if digit == "#":
-            return _decide(call, "approved")
         if digit == "0":
             return _twiml(call.script, "fraud_confirm", 1)
         return _twiml(call.script, "approve_prompt", round_, True)  # after an invalid key
     if call.channel == "call_approve" and step == "fraud":
         if digit == "#":
-            return _decide(call, "fraud_reported")
+            return _decide(call.ref, "fraud_reported", call.verification.to)
         return _twiml(call.script, "approve_prompt", 1)
     return _inactive(call.ref, call.verification)
 

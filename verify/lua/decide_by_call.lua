@@ -1,12 +1,14 @@
 -- The person on an approve call pressed # (approve) or confirmed a fraud report, in one step.
--- KEYS[1] the verification   KEYS[2] the number's block key (same slot)
+-- KEYS[1] the verification   KEYS[2] the number's block key (same slot; fraud_reported only)
 -- ARGV: 1 now, 2 attempt index, 3 CallSid, 4 decision: approved | fraud_reported,
 --       5 retention s, 6 block s
 -- Returns {result, HGETALL...}; result: missing | foreign | repeat (this call already decided
 -- so) | final (no longer pending: decided elsewhere, expired, canceled) | decided
 local n, decision = ARGV[2], ARGV[4]
-local st, ex, bound, outcome = unpack(redis.call('HMGET', KEYS[1], 'st', 'ex', 'c' .. n, 'o' .. n))
-if not st or redis.call('HEXISTS', KEYS[1], 'a' .. n) == 0 then return {'missing'} end
+local st, ex, bound, outcome, attempt = unpack(redis.call('HMGET', KEYS[1], 'st', 'ex', 'c' .. n, 'o' .. n,
+  'a' .. n))
+-- Only an approve call decides (attempts are "channel|time|status|error").
+if not st or not attempt or string.sub(attempt, 1, 13) ~= 'call_approve|' then return {'missing'} end
 if bound and bound ~= ARGV[3] then return {'foreign'} end
 local result
 if outcome == decision then
