@@ -285,6 +285,16 @@ def report(rows: list, memory: dict, stack: Stack, duration: int) -> None:
               f"{base:>7.0f}{r['rps'] / base:>8.2f}{cpu:>6}{other:>7}{spread:>12}  {mix}")
         if r["socket_errors"]:
             print(f"{'':<40}wrk socket errors: {r['socket_errors']}")
+    print("\nCPU per request, in us over both cores (from /proc; where the time goes): gunicorn (telverify's"
+          "\nprocesses), Redis, wrk, and all of the machine's busy time (the kernel's loopback work included).")
+    names = {stack.sessions[0]: "redis", stack.sessions[2]: "gunicorn"}
+    print(f"{'scenario':<40}{'gunicorn':>9}{'redis':>7}{'wrk':>6}{'all':>6}")
+    for name, _, r in rows:
+        if r["requests"] and r["cpu"] is not None:
+            per = {names.get(k, k): v / r["requests"] * 1e6 for k, v in r["used"].items()}
+            every = r["cpu"] * (os.cpu_count() or 1) / r["rps"] * 1e6
+            print(f"{name:<40}{per.get('gunicorn', 0):>9.0f}{per.get('redis', 0):>7.0f}{per.get('wrk', 0):>6.0f}"
+                  f"{every:>6.0f}")
     print(f"\nRedis memory per pending verification: {memory['per_verification']:.0f} B = growth of used_memory "
           f"over {MEMORY_SAMPLE}, less client buffers ({memory['client_buffers']:+.0f} B each); of which "
           f"{memory['key_tables']:.0f} B key tables (main + expires).\n{memory['keys_each']:.0f} keys each; "
@@ -330,7 +340,7 @@ def main() -> int:
             check_numbers()
             meter = CpuMeter([])
             time.sleep(1)
-            busy, _ = meter.stop()
+            busy, _, _ = meter.stop()
             if busy is not None and busy > 0.2:
                 print(f"note: {busy:.0%} of the CPU was busy before the run started; "
                       "other work on this machine lowers these figures", flush=True)

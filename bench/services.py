@@ -145,11 +145,12 @@ class CpuMeter:
         self.sessions = set(sessions)  # every process we start leads its own session
         self.start = self._sample()
 
-    def _sample(self) -> tuple[int, int, float] | None:
+    def _sample(self) -> tuple[int, int, dict] | None:
+        """(busy ticks, all ticks, {session: ticks of its processes}, wrk's ticks under "children")."""
         try:
             with open("/proc/stat") as stat:
                 fields = [int(x) for x in stat.readline().split()[1:9]]
-            ours = 0
+            ours = dict.fromkeys(self.sessions, 0)
             for pid in filter(str.isdigit, os.listdir("/proc")):
                 try:
                     with open(f"/proc/{pid}/stat") as stat:
@@ -157,22 +158,24 @@ class CpuMeter:
                 except OSError:
                     continue  # exited meanwhile
                 if int(after_name[3]) in self.sessions:
-                    ours += int(after_name[11]) + int(after_name[12])  # utime + stime
+                    ours[int(after_name[3])] += int(after_name[11]) + int(after_name[12])  # utime + stime
         except (OSError, ValueError):
             return None
         children = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, once it has been waited for
-        ours += (children.ru_utime + children.ru_stime) * os.sysconf("SC_CLK_TCK")
+        ours["children"] = (children.ru_utime + children.ru_stime) * os.sysconf("SC_CLK_TCK")
         busy = sum(fields) - fields[3] - fields[4]  # all but idle and iowait
         return busy, sum(fields), ours
 
-    def stop(self) -> tuple[float, float] | tuple[None, None]:
-        """(share of all cores busy, share busy with other work) since the meter started."""
+    def stop(self) -> tuple[float | None, float | None, dict]:
+        """(share of all cores busy, share busy with other work, {session or "children": CPU
+        seconds}) since the meter started."""
         end = self._sample()
         if self.start is None or end is None or end[1] == self.start[1]:
-            return None, None
+            return None, None, {}
         total = end[1] - self.start[1]
         busy = (end[0] - self.start[0]) / total
-        return busy, max(0.0, busy - (end[2] - self.start[2]) / total)
+        used = {key: (end[2][key] - self.start[2].get(key, 0)) / os.sysconf("SC_CLK_TCK") for key in end[2]}
+        return busy, max(0.0, busy - sum(used.values()) * os.sysconf("SC_CLK_TCK") / total), used
 
 
 def connections_by_process(port: int) -> list[int] | None:
@@ -209,7 +212,7 @@ def run_wrk(url: str, connections: int, duration: int, sessions: list[int], scri
     finally:
         probe.cancel()
         stop_group(process)
-    cpu, other_cpu = meter.stop()
+    cpu, other_cpu, used = meter.stop()
     if process.returncode != 0 or "Requests/sec" not in out:
         raise BenchError(f"wrk failed ({process.returncode}): {err or out}")
 
@@ -227,4 +230,7 @@ def run_wrk(url: str, connections: int, duration: int, sessions: list[int], scri
             "non_2xx": number(r"Non-2xx or 3xx responses: (\d+)"),
             "statuses": {int(s): int(n) for s, n in re.findall(r"^status (\d+) (\d+)$", out, re.MULTILINE)},
             "socket_errors": socket_errors.group(1) if socket_errors else "", "cpu": cpu,
+            # CPU seconds by process group, wrk's (it has exited: counted as our child) apart
+            "used": {**{k: v for k, v in used.items() if k in sessions}, "wrk": used.get(process.pid, 0.0)
+                     + used.get("children", 0.0)},
             "other_cpu": other_cpu, "spread": spread[0] if spread else None}
