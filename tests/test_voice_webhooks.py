@@ -123,6 +123,16 @@ def test_signature_over_the_url_as_twilio_may_write_it(client, auth, acme, base,
     assert fetch(client, auth, twilio.verification)["status"] == ("approved" if accepted else "pending")
 
 
+@pytest.mark.parametrize("route", ["key", "status"])
+def test_a_signature_with_odd_characters_is_just_wrong(client, auth, acme, route):
+    twilio = Twilio(client, start(client, auth, acme, "call_approve"))
+    path = f"/voice/{route}?service={acme['sid']}&verification={twilio.verification['sid']}&attempt=1&step=approve"
+    answer = client.post(path, data={"CallSid": twilio.call_sid, "Digits": "#"},
+                         headers={"X-Twilio-Signature": "\u00e9t\u00e9=="})
+    assert answer.status_code == 403 and answer.get_json()["code"] == 20003
+    assert fetch(client, auth, twilio.verification)["status"] == "pending"
+
+
 def test_a_repeated_form_field_is_signed_with_all_its_values(client, auth, acme):
     """Twilio signs every value of a repeated name; a request carrying one more value fails."""
     twilio = Twilio(client, start(client, auth, acme, "call_approve"))

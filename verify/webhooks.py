@@ -34,7 +34,10 @@ def signed_by_twilio(auth_token: str, url: str, signature: str) -> bool:
     form = _SignedForm(request.form.lists())
     # The URL exactly as we gave it to Twilio first: one HMAC for the usual request. Twilio
     # sometimes signs it with the default port added or removed, which validate() also tries.
-    return (hmac.compare_digest(validator.compute_signature(url, form), signature)
+    # As bytes: compare_digest refuses str with non-ASCII characters, and a header may hold any
+    # (werkzeug decodes headers as latin-1).
+    expected = validator.compute_signature(url, form).encode()
+    return (hmac.compare_digest(expected, signature.encode("latin-1", "replace"))
             or validator.validate(url, form, signature))
 
 
