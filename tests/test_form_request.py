@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import flask
 import pytest
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.test import EnvironBuilder
 
 from verify.form_request import FormRequest
@@ -49,3 +49,14 @@ def test_too_long_a_body_is_413():
     _, ours = forms(b"x=" + b"a" * (64 * 1024))
     with pytest.raises(RequestEntityTooLarge):
         ours.form
+
+
+def test_a_body_cut_short_is_not_read():
+    """A client that sends less than its Content-Length went away: nothing of it may count
+    (a cut-off Code would count as a wrong check)."""
+    for request_class in (flask.Request, FormRequest):
+        environ = EnvironBuilder(method="POST", data=b"To=%2B15017122661&Code=123456",
+                                 content_type="application/x-www-form-urlencoded").get_environ()
+        environ["CONTENT_LENGTH"] = "40"
+        with pytest.raises(ClientDisconnected):
+            request_class(environ).form

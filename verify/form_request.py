@@ -13,6 +13,7 @@ from io import BytesIO
 from urllib.parse import parse_qsl
 
 import flask
+from werkzeug.exceptions import ClientDisconnected
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -27,6 +28,8 @@ class FormRequest(flask.Request):
             super()._load_form_data()  # werkzeug's own path, its 413 included
             return
         body = self.environ["wsgi.input"].read(length)
+        if len(body) < length:  # the client went away mid-body: act on none of it, as werkzeug
+            raise ClientDisconnected()
         try:
             items = parse_qsl(body.decode(), keep_blank_values=True, errors="werkzeug.url_quote")
         except ValueError:  # werkzeug's parser is silent about a body that is not UTF-8
