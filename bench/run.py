@@ -177,12 +177,16 @@ def verify_wrk(stack: Stack, service: str, endpoint: str, connections: int, dura
         path=f"/v2/Services/{service}/{endpoint}", auth=auth, prefix=block, count=count, extra=extra, offset=sent))
 
 
+def baseline(stack: Stack, connections: int, duration: int) -> dict:
+    return measured(stack, lambda _: run_wrk(f"{stack.web_url}/healthz/live", connections, duration, stack.sessions))
+
+
 def paired(stack: Stack, connections: int, duration: int, scenario) -> dict:
     """Run the baseline, then `scenario`, and keep the baseline's req/s with the result: its
     ratio is taken against a baseline measured a moment before. This machine's speed drifts by
     10% and more over minutes (seen: the baseline alone, run six times in a row, from 8,700 to
     7,700/s), so a ratio against one baseline at the start would measure the drift too."""
-    base = measured(stack, lambda _: run_wrk(f"{stack.web_url}/healthz/live", connections, duration, stack.sessions))
+    base = baseline(stack, connections, duration)
     result = scenario()
     result["base"] = base["rps"]
     return result
@@ -190,8 +194,7 @@ def paired(stack: Stack, connections: int, duration: int, scenario) -> dict:
 
 def run(duration: int, connections: int, stack: Stack) -> tuple[list, dict]:
     rows = []  # (scenario, connections, wrk result)
-    rows.append(("baseline GET /healthz/live", connections, measured(stack, lambda _: run_wrk(
-        f"{stack.web_url}/healthz/live", connections, duration, stack.sessions))))
+    rows.append(("baseline GET /healthz/live", connections, baseline(stack, connections, duration)))
     # The floor for any endpoint that touches Redis: the same app, one round trip (PING).
     rows.append(("reference GET /healthz/ready (1 PING)", connections, paired(
         stack, connections, duration, lambda: measured(stack, lambda _: run_wrk(

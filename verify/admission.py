@@ -16,10 +16,6 @@ from .errors import VerifyError
 from .phone import Destination, mask
 from .store import Store
 
-# Service settings (telverify's own Service parameters) that override the global defaults.
-SERVICE_LIMITS = {f"limit_{name}": name for name in protection.LIMIT_DEFAULTS}
-
-
 @lru_cache(maxsize=256)
 def _parsed_limit(text: str) -> tuple[RateLimitItem, ...]:
     return protection.parse_limit(text)
@@ -38,7 +34,7 @@ class Policy:
 
 def policy(settings, service: dict) -> Policy:
     limits = dict(settings.limits)
-    for field, name in SERVICE_LIMITS.items():
+    for field, name in protection.SERVICE_LIMIT_FIELDS.items():
         if service.get(field):
             limits[name] = _parsed_limit(service[field])
     allowed = (_parsed_countries(service["allowed_countries"]) if service.get("allowed_countries")

@@ -39,6 +39,10 @@ LIMIT_DEFAULTS = {
     "sends_per_prefix": "100 per hour",
     "sends_per_service": "10000 per day",
 }
+# A service's own overrides of them (its Limit... parameters): service field -> limit name; and
+# every protection field a service keeps (None or "" there: the deployment's setting).
+SERVICE_LIMIT_FIELDS = {f"limit_{name}": name for name in LIMIT_DEFAULTS}
+SERVICE_FIELDS = (*SERVICE_LIMIT_FIELDS, "allowed_countries")
 LIMIT_LABELS = {
     "sends_per_number": "codes sent to this number",
     "calls_per_number": "calls to this number",
@@ -154,7 +158,7 @@ def counters(limits: dict[str, tuple[RateLimitItem, ...]], service_sid: str, des
 def number_refusal(limited: str, retry_after: int, destination: Destination) -> VerifyError:
     """The refusal for create_or_resend.lua's "kind:amount:seconds"."""
     kind, amount, seconds = limited.split(":")
-    item = next(i for i in parse_limit(f"{amount} per {seconds} seconds"))
+    item = parse_limit(f"{amount} per {seconds} seconds")[0]
     return refusal(Counter(KIND_NAMES[kind], (item,), (), ""), item, retry_after, destination=destination)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import sids
+from .protection import SERVICE_FIELDS as PROTECTION_FIELDS
 
 FINAL_STATUSES = ("approved", "canceled", "max_attempts_reached", "expired", "failed", "deleted")
 
@@ -20,12 +21,7 @@ SERVICE_DEFAULTS = {
     "custom_code_enabled": False,
     "code_expiry_seconds": 600,
     # telverify's abuse-protection overrides; None follows the deployment's LIMIT_* settings
-    "limit_sends_per_number": None,
-    "limit_calls_per_number": None,
-    "limit_verifications_per_number": None,
-    "limit_sends_per_prefix": None,
-    "limit_sends_per_service": None,
-    "allowed_countries": None,
+    **dict.fromkeys(PROTECTION_FIELDS),
 }
 _BOOLEAN_FIELDS = {k for k, v in SERVICE_DEFAULTS.items() if isinstance(v, bool)}
 _INT_FIELDS = {"code_length", "code_expiry_seconds"}

@@ -196,10 +196,18 @@ class Store:
                   status: str = "") -> tuple[Outcome, dict | None]:
         """record_call, plus what the call says of its service (friendly_name,
         dtmf_input_required; None when the service is gone), in one round trip."""
-        fields, result = self._read_and_run(
-            ("HMGET", keys.service(service_sid), *CALL_SERVICE_FIELDS), "call_event",
-            (keys.verification(service_sid, sid),), [index, call_sid, status, "", ""])
-        return self._outcome(service_sid, result, now), _call_service(fields)
+        service, result = self._run_for_call(service_sid, "call_event", (keys.verification(service_sid, sid),),
+                                             [index, call_sid, status, "", ""])
+        return self._outcome(service_sid, result, now), service
+
+    def _run_for_call(self, service_sid: str, script_name: str, script_keys: tuple, args: list) -> tuple:
+        """(the call's service fields, None when the service is gone; the script's reply), in
+        one round trip."""
+        fields, reply = self._read_and_run(("HMGET", keys.service(service_sid), *CALL_SERVICE_FIELDS),
+                                           script_name, script_keys, args)
+        if fields[0] is None:  # every service has a friendly_name
+            return None, reply
+        return service_from_redis({k: v for k, v in zip(CALL_SERVICE_FIELDS, fields) if v is not None}), reply
 
     def _read_and_run(self, read: tuple | None, script_name: str, script_keys: tuple, args: list) -> tuple:
         """(reply to `read`, reply of the script) in one round trip on the Wire: the read (if
@@ -224,23 +232,16 @@ class Store:
         script_keys = (keys.verification(service_sid, sid),)
         if decision == "fraud_reported":
             script_keys += (keys.blocked(service_sid, to),)
-        fields, result = self._read_and_run(
-            ("HMGET", keys.service(service_sid), *CALL_SERVICE_FIELDS), "decide_by_call", script_keys,
+        service, result = self._run_for_call(
+            service_sid, "decide_by_call", script_keys,
             [repr(now), index, call_sid, decision, FINAL_RETENTION_SECONDS, FRAUD_BLOCK_SECONDS])
         outcome = self._outcome(service_sid, result, now)
         if outcome.name == "decided" and decision == "fraud_reported":
             # The index lives in the service's slot, not the number's: listed after the block.
             self.redis.zadd(keys.blocked_index(service_sid), {to: now + FRAUD_BLOCK_SECONDS})
-        return outcome, _call_service(fields)
+        return outcome, service
 
     @staticmethod
     def _outcome(service_sid: str, result: list, now: float) -> Outcome:
         name, flat = result[0], result[1:]
         return Outcome(name, verification_from_redis(service_sid, pairs(flat), now) if flat else None)
-
-
-def _call_service(fields: list) -> dict | None:
-    """The CALL_SERVICE_FIELDS a call's webhooks read; None when the service is gone."""
-    if fields[0] is None:  # every service has a friendly_name
-        return None
-    return service_from_redis({k: v for k, v in zip(CALL_SERVICE_FIELDS, fields) if v is not None})

@@ -86,6 +86,11 @@ def _script(ref: CallRef, locale: str, name: str) -> CallScript:
     return CallScript(speaker, name, url)
 
 
+def _call_script(ref: CallRef, verification: Verification, service: dict) -> CallScript:
+    """The script of a call: in its verification's language, naming its custom or service name."""
+    return _script(ref, verification.locale, verification.custom_friendly_name or service["friendly_name"])
+
+
 def _inactive(ref: CallRef | None = None, verification: Verification | None = None) -> Response:
     locale = verification.locale if verification else "en"
     return _twiml(_script(ref or CallRef("", "", 0, ""), locale, ""), "inactive")
@@ -102,9 +107,8 @@ def _open(ref: CallRef | None, pending_only: bool = True, **event: str) -> LiveC
     attempt = verification.attempt(ref.attempt)
     if service is None or attempt is None:
         return _inactive(ref, verification)
-    name = verification.custom_friendly_name or service["friendly_name"]
     return LiveCall(ref, verification, attempt.channel, attempt.answered_by, service,
-                    _script(ref, verification.locale, name))
+                    _call_script(ref, verification, service))
 
 
 def _record(call: LiveCall, **event: str) -> None:
@@ -182,8 +186,7 @@ def _decide(ref: CallRef | None, decision: str, to: str | None = None) -> Respon
                                                             ref.call_sid, decision)
     if service is None or result not in ("decided", "repeat"):
         return _inactive(ref, verification)
-    name = verification.custom_friendly_name or service["friendly_name"]
-    return _twiml(_script(ref, verification.locale, name), "farewell", decision)
+    return _twiml(_call_script(ref, verification, service), "farewell", decision)
 
 
 @bp.post("/key")

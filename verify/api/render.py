@@ -5,10 +5,8 @@ import time
 
 from flask import current_app
 
+from ..protection import SERVICE_FIELDS as PROTECTION_FIELDS
 from ..records import CheckedVerification, Verification
-
-PROTECTION_FIELDS = ("limit_sends_per_number", "limit_calls_per_number", "limit_verifications_per_number",
-                     "limit_sends_per_prefix", "limit_sends_per_service", "allowed_countries")
 
 ISO8601 = "%Y-%m-%dT%H:%M:%SZ"
 

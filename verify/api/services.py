@@ -12,8 +12,8 @@ from . import bp, forms, paging, render
 
 # telverify's abuse-protection overrides: Service parameter -> (field, parser of its value).
 PROTECTION = {
-    **{"Limit" + name.title().replace("_", ""): (f"limit_{name}", protection.parse_limit)
-       for name in protection.LIMIT_DEFAULTS},
+    **{"Limit" + name.title().replace("_", ""): (field, protection.parse_limit)
+       for field, name in protection.SERVICE_LIMIT_FIELDS.items()},
     "AllowedCountries": ("allowed_countries", protection.AllowedCountries.parse),
 }
 SETTINGS = {"FriendlyName", "CodeLength", "LookupEnabled", "SkipSmsToLandlines", "DtmfInputRequired", "TtsName",
