@@ -33,6 +33,40 @@ def test_dev_run_brings_up_a_working_service(tmp_path):
         check = sdk.verify.v2.services(service.sid).verification_checks.create(to=MOBILE, code=code_in(texts[0]))
         assert check.status == "approved"
         assert (tmp_path / "redis").is_dir()  # the private Redis keeps its data in the state folder
+        assert_workers_pinned(process.pid)
+        # A worker that dies is replaced on the CPU it left (config/gunicorn.conf.py's pre_fork).
+        first = gunicorn_workers(process.pid)
+        os.kill(first[0], signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while len(set(gunicorn_workers(process.pid)) - set(first)) < 1:
+            assert time.monotonic() < deadline, "gunicorn did not replace the killed worker"
+            time.sleep(0.2)
+        assert_workers_pinned(process.pid)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(20)
+
+
+def gunicorn_workers(session: int) -> list[int]:
+    """The pids of the gunicorn workers in a process session: gunicorns whose parent is one."""
+    processes = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat[3]) == session and b"gunicorn" in command and stat[0] != "Z":
+            processes[int(pid)] = int(stat[1])
+    return sorted(pid for pid, parent in processes.items() if parent in processes)
+
+
+def assert_workers_pinned(session: int) -> None:
+    """Each worker is pinned to one CPU, and the CPUs share the workers evenly."""
+    cpus = sorted(os.sched_getaffinity(0))
+    workers = gunicorn_workers(session)
+    assert len(workers) == len(cpus)  # WEB_CONCURRENCY's default: one per core
+    pinned = [os.sched_getaffinity(pid) for pid in workers]
+    assert all(len(one) == 1 for one in pinned), pinned
+    loads = [sum(cpu in one for one in pinned) for cpu in cpus]
+    assert max(loads) - min(loads) <= 1, dict(zip(cpus, loads))
