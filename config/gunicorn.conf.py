@@ -50,4 +50,7 @@ def pre_fork(server, worker):  # in the master: choose, so a respawned worker re
 
 def post_fork(server, worker):
     if pin_workers and getattr(worker, "cpu", None) is not None:
-        os.sched_setaffinity(0, {worker.cpu})
+        try:
+            os.sched_setaffinity(0, {worker.cpu})
+        except OSError as exc:  # the CPU was taken from us since the master looked: run unpinned
+            server.log.warning("worker %s left unpinned: CPU %s: %s", os.getpid(), worker.cpu, exc)

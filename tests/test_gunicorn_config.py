@@ -1,0 +1,26 @@
+"""config/gunicorn.conf.py's worker pinning where it cannot pin (the live case is in test_dev_run)."""
+import subprocess
+import sys
+
+from conftest import ROOT
+
+# Runs in a child process: post_fork pins the process that calls it.
+PROBE = """
+import os, runpy, types
+conf = runpy.run_path("config/gunicorn.conf.py")
+before = os.sched_getaffinity(0)
+warnings = []
+server = types.SimpleNamespace(WORKERS={}, log=types.SimpleNamespace(warning=lambda *a: warnings.append(a[0] % a[1:])))
+worker = types.SimpleNamespace(cpu=max(before) + 4096)  # no such CPU: as if it was taken away
+conf["post_fork"](server, worker)
+print(os.sched_getaffinity(0) == before, warnings)
+"""
+
+
+def test_a_worker_whose_cpu_is_gone_boots_unpinned_with_a_warning():
+    # An exception in post_fork would fail the worker's boot, and gunicorn would stop.
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    unchanged, warnings = done.stdout.split(" ", 1)
+    assert unchanged == "True"
+    assert "left unpinned: CPU" in warnings
