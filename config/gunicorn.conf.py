@@ -34,10 +34,10 @@ control_socket_disable = True
 # Each worker is pinned to one CPU, the one with the fewest workers (GUNICORN_PIN_WORKERS=0: not
 # pinned). A request hands the GIL between its worker's threads several times (the poller, the
 # request's thread, the wake-up on Redis's reply); on one CPU that is a plain context switch, but
-# when the kernel has spread the threads over CPUs each hand-over wakes another CPU, which in a
-# virtual machine is an exit to the hypervisor. Measured on the benchmark's 2-core VM: CPU per
-# VerificationCheck from 678-782 us to 557, throughput +25-40% for it and the call webhooks, with
-# the baseline endpoint unchanged.
+# when the kernel has spread the threads over CPUs a hand-over has to wake another CPU, which a
+# virtual machine does through the hypervisor (our reading; README, Performance). Measured on the
+# benchmark's 2-core VM: CPU per VerificationCheck from 678-782 us to 464-592, throughput +25-40%
+# for it and the call webhooks, with the baseline endpoint unchanged.
 pin_workers = os.environ.get("GUNICORN_PIN_WORKERS", "1") != "0" and hasattr(os, "sched_setaffinity")
 
 
