@@ -35,7 +35,7 @@ log = logging.getLogger("telverify.auth")
 
 FIRST_DELAY = 0.25  # seconds, doubling with each further failure...
 LONGEST_DELAY = 2.0  # ...up to this
-# gunicorn runs 16 threads per process (config/gunicorn.conf.py): delayed answers may hold at
+# gunicorn runs 32 threads per process (config/gunicorn.conf.py): delayed answers may hold at
 # most this many.
 MAX_DELAYED = 8
 
