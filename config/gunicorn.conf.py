@@ -10,8 +10,8 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
 # One process per core, pinned to it (below), with 32 threads: a request waiting on Redis or
 # Twilio holds a thread, and the process's other threads run meanwhile. Pinned, this beat two
-# processes per core (pinned or not) on the benchmark: same throughput, and p99 10-14 ms
-# instead of 12-53 ms, as no two processes trade one core under load.
+# processes per core (pinned or not) on the benchmark: same throughput, and in single runs p99
+# 10-14 ms instead of 12-53 ms, as no two processes trade one core under load.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 # Each worker listens on its own SO_REUSEPORT socket, and the kernel spreads new connections
