@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import functools
 import math
 import os
 import shutil
@@ -180,6 +179,12 @@ def verify_wrk(stack: Stack, service: str, endpoint: str, connections: int, dura
         path=f"/v2/Services/{service}/{endpoint}", auth=auth, prefix=block, count=count, extra=extra, offset=sent)
 
 
+def replay_wrk(stack: Stack, connections: int, duration: int, file):
+    """A wrk scenario (for measured) replaying the signed webhook requests of `file` in turn."""
+    return lambda sent: run_wrk(stack.web_url, connections, duration, stack.sessions, script="replay.lua",
+                                file=file, offset=sent)
+
+
 def baseline(stack: Stack, connections: int, duration: int) -> dict:
     return measured(stack, lambda _: run_wrk(f"{stack.web_url}/healthz/live", connections, duration, stack.sessions))
 
@@ -196,11 +201,11 @@ def paired(stack: Stack, connections: int, duration: int, rounds: int, scenario)
     for _ in range(rounds):
         base = baseline(stack, connections, duration)
         result = measured(stack, scenario, sent)
-        sent, result["base"] = result["sent"], base["rps"]
+        sent, result["base"], result["ratio"] = result["sent"], base["rps"], result["rps"] / base["rps"]
         runs.append(result)
-    runs.sort(key=lambda r: r["rps"] / r["base"])
+    runs.sort(key=lambda r: r["ratio"])
     median = dict(runs[len(runs) // 2])
-    median["ratios"] = [r["rps"] / r["base"] for r in runs]
+    median["ratios"] = [r["ratio"] for r in runs]
     median["worst_p99"] = max(r["p99"] for r in runs)
     return median
 
@@ -258,10 +263,8 @@ def voice_webhooks(stack: Stack, service: str, connections: int, duration: int, 
     rows = []
     for name, what in (("answer", "webhook /voice/answer"), ("key 1", "webhook /voice/key, key 1 (prompt again)"),
                        ("key #", "webhook /voice/key, key # (approve)")):
-        replay = functools.partial(run_wrk, stack.web_url, connections, duration, stack.sessions,
-                                   script="replay.lua", file=files[name])
         rows.append((what, connections, paired(stack, connections, duration, rounds,
-                                               lambda sent, replay=replay: replay(offset=sent))))
+                                               replay_wrk(stack, connections, duration, files[name]))))
     approved = sum(api().get(f"{stack.web_url}/v2/Services/{service}/Verifications/{c['verification_sid']}",
                              timeout=10).json().get("status") == "approved" for c in calls[:50])
     if approved != 50:
@@ -323,14 +326,13 @@ def report(rows: list, memory: dict, stack: Stack, duration: int, rounds: int) -
           f"{memory['hash_encoding']}), latest pointer {memory['latest']} B.\n")
 
     check = rows[2][2]
-    targets = [("VerificationCheck >= 0.5x baseline throughput (median pair)", check["rps"] >= 0.5 * check["base"],
-                f"{check['rps'] / check['base']:.2f}x"),
+    targets = [("VerificationCheck >= 0.5x baseline throughput (median pair)", check["ratio"] >= 0.5,
+                f"{check['ratio']:.2f}x"),
                ("VerificationCheck p99 < 25 ms (worst run)", check["worst_p99"] < 25, f"{check['worst_p99']:.2f} ms")]
     for name, conns, r in rows[3:]:
         if name.startswith("webhook"):
-            ratio = r["rps"] / r["base"]
-            targets.append((f"{name} >= 0.5x baseline, p99 < 20 ms", ratio >= 0.5 and r["worst_p99"] < 20,
-                            f"{ratio:.2f}x, p99 {r['worst_p99']:.2f} ms"))
+            targets.append((f"{name} >= 0.5x baseline, p99 < 20 ms", r["ratio"] >= 0.5 and r["worst_p99"] < 20,
+                            f"{r['ratio']:.2f}x, p99 {r['worst_p99']:.2f} ms"))
             continue
         ceiling = conns / TWILIO_DELAY
         note = f" (client ceiling {conns}/{TWILIO_DELAY} s = {ceiling:.0f}/s)" if ceiling < 150 else ""

@@ -68,8 +68,12 @@ def _flows():
     return current_app.extensions["telverify"]
 
 
+def _xml(text: str) -> Response:
+    return Response(text, mimetype="application/xml")
+
+
 def _twiml(script: CallScript, moment: str, *args) -> Response:
-    return Response(script.twiml(moment, *args), mimetype="application/xml")
+    return _xml(script.twiml(moment, *args))
 
 
 def _round() -> int:
@@ -119,7 +123,7 @@ def _read_code(call: LiveCall, reading: int) -> Response:
     code = _flows().codes.unseal(call.verification.sid, call.verification.sealed_code)
     _record(call, outcome="code_read")
     log.info("verification %s: code read on call %s (reading %d)", call.ref.sid, call.ref.call_sid, reading)
-    return Response(str(call.script.read_code(code, reading)), mimetype="application/xml")
+    return _xml(str(call.script.read_code(code, reading)))  # never the cached twiml(): it holds the code
 
 
 def _no_key(call: LiveCall) -> Response:
