@@ -4,7 +4,8 @@ import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
-from conftest import AUTH_TOKEN, LANDLINE, MOBILE, code_in
+from app import create_app
+from conftest import API_KEY, API_SECRET, AUTH_TOKEN, LANDLINE, MOBILE, code_in, make_env
 
 
 def start(sdk, service, to=MOBILE):
@@ -122,3 +123,34 @@ def test_signature_over_a_different_url_is_refused(sdk, service, standin, live):
     answer = requests.post(_status_url(live, service.sid, verification.sid), data=params,
                            headers={"X-Twilio-Signature": signature})
     assert answer.status_code == 403
+
+
+def _start_through_app(app, service_sid: str) -> int:
+    answer = app.test_client().post(f"/v2/Services/{service_sid}/Verifications", auth=(API_KEY, API_SECRET),
+                                    data={"To": MOBILE, "Channel": "sms"})
+    return answer.status_code
+
+
+def test_an_http_proxy_set_at_start_up_carries_the_requests_to_twilio(redis_url, standin, monkeypatch):
+    """requests' proxy variables are read once, when the app starts (not per request, for
+    speed), and still work: Twilio's host here does not exist, so only the proxy (the
+    stand-in, which reads the absolute URL of a proxied request) can deliver the text."""
+    monkeypatch.setenv("HTTP_PROXY", standin.base_url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    app = create_app(make_env(redis_url, "http://twilio.invalid", "http://localhost"))
+    monkeypatch.delenv("HTTP_PROXY")  # read at start-up: later changes do not matter
+    service_sid = app.test_client().post("/v2/Services", auth=(API_KEY, API_SECRET),
+                                         data={"FriendlyName": "Acme"}).get_json()["sid"]
+    assert _start_through_app(app, service_sid) == 201
+    assert standin.wait_for_message(MOBILE)["to"] == MOBILE
+
+
+def test_no_proxy_for_twilios_host_is_honoured(redis_url, standin, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", standin.base_url)
+    monkeypatch.setenv("NO_PROXY", "twilio.invalid")
+    app = create_app(make_env(redis_url, "http://twilio.invalid", "http://localhost"))
+    service_sid = app.test_client().post("/v2/Services", auth=(API_KEY, API_SECRET),
+                                         data={"FriendlyName": "Acme"}).get_json()["sid"]
+    assert _start_through_app(app, service_sid) == 503  # straight to a host that does not exist
+    assert standin.messages() == []
