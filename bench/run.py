@@ -202,11 +202,14 @@ def paired(stack: Stack, connections: int, duration: int, rounds: int, scenario)
         base = baseline(stack, connections, duration)
         result = measured(stack, scenario, sent)
         sent, result["base"], result["ratio"] = result["sent"], base["rps"], result["rps"] / base["rps"]
+        result["base_p99"] = base["p99"]
         runs.append(result)
     runs.sort(key=lambda r: r["ratio"])
     median = dict(runs[len(runs) // 2])
     median["ratios"] = [r["ratio"] for r in runs]
     median["worst_p99"] = max(r["p99"] for r in runs)
+    # The trivial endpoint's own tail in the same minutes: what the host's scheduling alone costs.
+    median["base_worst_p99"] = max(r["base_p99"] for r in runs)
     return median
 
 
@@ -292,10 +295,11 @@ def report(rows: list, memory: dict, stack: Stack, duration: int, rounds: int) -
           f"base: the baseline's req/s in a run just before the scenario, which x base divides by\n"
           f"(this machine's speed drifts over minutes); without one, the first row's. A scenario with a\n"
           f"base ran {rounds} such pair(s): its row is the pair with the median ratio, 'x base range'\n"
-          f"spans every pair's, and its p99 is the worst of all its runs.\n")
+          f"spans every pair's, its p99 is the worst of all its runs, and 'base p99' the worst of those\n"
+          f"pairs' baselines (the trivial endpoint's tail: what this machine's scheduling alone costs).\n")
     first_baseline = rows[0][2]["rps"]
-    print(f"{'scenario':<40}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'base':>7}{'x base':>8}"
-          f"{'x base range':>14}{'CPU':>6}{'other':>7}{'per worker':>12}  statuses")
+    print(f"{'scenario':<40}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'base':>7}{'base p99':>9}"
+          f"{'x base':>8}{'x base range':>14}{'CPU':>6}{'other':>7}{'per worker':>12}  statuses")
     for name, conns, r in rows:
         mix = ", ".join(f"{s}: {n}" for s, n in sorted(r["statuses"].items())) or f"{r['requests']} (not split)"
         cpu, other = (f"{r[k]:.0%}" if r[k] is not None else "-" for k in ("cpu", "other_cpu"))
@@ -305,20 +309,24 @@ def report(rows: list, memory: dict, stack: Stack, duration: int, rounds: int) -
         base = r.get("base", first_baseline)
         ratios = r.get("ratios", [])
         span = f"{min(ratios):.2f}-{max(ratios):.2f}" if len(ratios) > 1 else "-"
+        base_p99 = f"{r['base_worst_p99']:.2f}" if "base_worst_p99" in r else "-"
         print(f"{name:<40}{conns:>6}{r['rps']:>9.0f}{r['p50']:>9.2f}{r.get('worst_p99', r['p99']):>9.2f}"
-              f"{r['non_2xx']:>9}{base:>7.0f}{r['rps'] / base:>8.2f}{span:>14}{cpu:>6}{other:>7}{spread:>12}  {mix}")
+              f"{r['non_2xx']:>9}{base:>7.0f}{base_p99:>9}{r['rps'] / base:>8.2f}{span:>14}{cpu:>6}{other:>7}"
+              f"{spread:>12}  {mix}")
         if r["socket_errors"]:
             print(f"{'':<40}wrk socket errors: {r['socket_errors']}")
     print("\nCPU per request, in us over both cores (from /proc; where the time goes): gunicorn (telverify's"
-          "\nprocesses), Redis, wrk, and all of the machine's busy time (the kernel's loopback work included).")
-    names = {stack.sessions[0]: "redis", stack.sessions[2]: "gunicorn"}
-    print(f"{'scenario':<40}{'gunicorn':>9}{'redis':>7}{'wrk':>6}{'all':>6}")
+          "\nprocesses), Redis, the Twilio stand-in (its sends and delivery reports: Twilio's work, which on this"
+          "\nmachine takes CPU from telverify), wrk, and all of the machine's busy time (the kernel's loopback"
+          "\nwork included).")
+    names = {stack.sessions[0]: "redis", stack.sessions[1]: "stand-in", stack.sessions[2]: "gunicorn"}
+    print(f"{'scenario':<40}{'gunicorn':>9}{'redis':>7}{'stand-in':>9}{'wrk':>6}{'all':>6}")
     for name, _, r in rows:
         if r["requests"] and r["cpu"] is not None:
             per = {names.get(k, k): v / r["requests"] * 1e6 for k, v in r["used"].items()}
             every = r["cpu"] * (os.cpu_count() or 1) / r["rps"] * 1e6
-            print(f"{name:<40}{per.get('gunicorn', 0):>9.0f}{per.get('redis', 0):>7.0f}{per.get('wrk', 0):>6.0f}"
-                  f"{every:>6.0f}")
+            print(f"{name:<40}{per.get('gunicorn', 0):>9.0f}{per.get('redis', 0):>7.0f}{per.get('stand-in', 0):>9.0f}"
+                  f"{per.get('wrk', 0):>6.0f}{every:>6.0f}")
     print(f"\nRedis memory per pending verification: {memory['per_verification']:.0f} B = growth of used_memory "
           f"over {MEMORY_SAMPLE}, less client buffers ({memory['client_buffers']:+.0f} B each); of which "
           f"{memory['key_tables']:.0f} B key tables (main + expires).\n{memory['keys_each']:.0f} keys each; "
