@@ -51,7 +51,7 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
         log.warning("calls are disabled: they need TWILIO_FROM_NUMBER (a messaging service cannot call)")
     store = Store(redis_client)
     admin_store = AdminStore(redis_client)  # safe list and programmable rate limits
-    admission = Admission(store, limiter, admin_store, settings)
+    admission = Admission(limiter, admin_store, settings)
     app.extensions["telverify"] = Verifications(store, CodeBook(settings.secret_key), channels, admission,
                                                 lockout_arguments(settings))
     app.extensions["telverify.redis"] = redis_client

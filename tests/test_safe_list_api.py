@@ -1,23 +1,19 @@
 """/v2/SafeList/Numbers, Verify's account-wide SafeList: through the official `twilio` SDK, and raw
 HTTP for the exact JSON, the encodings of the number in the path and malformed requests."""
+import time
+
 import pytest
 import requests
 
 from api_asserts import invalid, refused
 from conftest import API_KEY, API_SECRET, LANDLINE, MOBILE
-from verify.admin import AdminStore
-from verify.store import connect
+from verify.store import Store, connect
 
 AUTH = (API_KEY, API_SECRET)
 
 
 def _add(live, data):
     return requests.post(f"{live.url}/v2/SafeList/Numbers", data=data, auth=AUTH, timeout=10)
-
-
-@pytest.fixture
-def admin_store(redis_url):
-    return AdminStore(connect(redis_url))
 
 
 def test_add_answers_as_verify(sdk, live):
@@ -113,10 +109,14 @@ def test_credentials_are_required(live):
     assert requests.get(f"{live.url}/v2/SafeList/Numbers/%2B{MOBILE[1:]}", auth=AUTH, timeout=10).status_code == 404
 
 
-def test_is_safe_listed_follows_the_api(sdk, admin_store):
-    assert admin_store.is_safe_listed(MOBILE) is False
+def test_sends_read_the_safe_list_as_the_api_leaves_it(sdk, service, redis_url):
+    store = Store(connect(redis_url))
+
+    def safe_listed(number: str) -> bool:
+        return store.sending_state(service.sid, number, time.time()).safe_listed
+    assert safe_listed(MOBILE) is False
     sdk.verify.v2.safelist.create(phone_number="+44 7400 123456")
-    assert admin_store.is_safe_listed(MOBILE) is True
-    assert admin_store.is_safe_listed(LANDLINE) is False
+    assert safe_listed(MOBILE) is True
+    assert safe_listed(LANDLINE) is False
     sdk.verify.v2.safelist(MOBILE).delete()
-    assert admin_store.is_safe_listed(MOBILE) is False
+    assert safe_listed(MOBILE) is False

@@ -82,6 +82,16 @@ def test_fetch_unknown_service_is_404(sdk):
     assert (raised.value.status, raised.value.code) == (404, 20404)
 
 
+@pytest.mark.parametrize("service_sid", ["VA" + "0" * 32, "VAnot-a-sid"])
+@pytest.mark.parametrize("to,channel", [(MOBILE, "sms"), ("not a number", "sms"), (MOBILE, "whatsapp")])
+def test_starting_a_verification_on_an_unknown_service_is_404_before_anything_else(live, service_sid, to, channel):
+    """As Verify: the missing service is the error, whatever else is wrong with the request."""
+    response = _post(live, f"/v2/Services/{service_sid}/Verifications", {"To": to, "Channel": channel})
+    assert response.status_code == 404, response.text
+    assert response.json()["code"] == 20404
+    assert service_sid in response.json()["message"]
+
+
 def test_update(sdk, service):
     updated = sdk.verify.v2.services(service.sid).update(friendly_name="Acme Renamed", code_length=4)
     assert updated.sid == service.sid

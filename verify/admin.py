@@ -175,10 +175,6 @@ class AdminStore:
     def remove_from_safe_list(self, e164: str) -> bool:
         return bool(self.redis.hdel(keys.SAFE_LIST, e164))
 
-    def is_safe_listed(self, e164: str) -> bool:
-        """Whether `e164` (already normalised to E.164) is on the SafeList."""
-        return bool(self.redis.hexists(keys.SAFE_LIST, e164))
-
 
 def for_app(app) -> AdminStore:
     """The app's AdminStore (create_app keeps it in app.extensions["telverify.admin"])."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -14,7 +13,7 @@ from limits import RateLimitItem, RateLimitItemPerSecond
 from . import errors, protection
 from .errors import VerifyError
 from .phone import Destination, mask
-from .store import Store
+from .store import SendingState
 
 @lru_cache(maxsize=256)
 def _parsed_limit(text: str) -> tuple[RateLimitItem, ...]:
@@ -70,25 +69,24 @@ class Ticket:
 
 
 class Admission:
-    def __init__(self, store: Store, limiter, admin, settings):
-        self.store = store
+    def __init__(self, limiter, admin, settings):
         self.limiter = limiter  # verify.guard.Limiter
         self.admin = admin  # verify.admin.AdminStore: safe list and programmable rate limits
         self.settings = settings
 
-    def admit(self, service_sid: str, service: dict, destination: Destination,
+    def admit(self, service_sid: str, state: SendingState, destination: Destination,
               rate_limits: dict[str, str] | None) -> Ticket:
-        """Raise the refusal for this send, or say what it will count against."""
-        rules = policy(self.settings, service)
-        safe_listed = self.admin.is_safe_listed(destination.e164)
+        """Raise the refusal for this send, or say what it will count against. `state`: the
+        service and the number's standing, as Store.sending_state read them."""
+        rules = policy(self.settings, state.service)
+        safe_listed = state.safe_listed
         refusal = protection.refuse_number(destination, rules.allowed, safe_listed)
         if refusal:
             raise refusal
-        blocking, locked = self.store.number_state(service_sid, destination.e164, time.time())
-        if blocking:
-            raise blocked(blocking, destination.e164)
-        if locked:
-            raise locked_out(locked, destination.e164)
+        if state.blocked_seconds:
+            raise blocked(state.blocked_seconds, destination.e164)
+        if state.locked_seconds:
+            raise locked_out(state.locked_seconds, destination.e164)
         counts = [(functools.partial(protection.refusal, counter, destination=destination), item, counter.identifiers)
                   for counter in protection.counters(rules.limits, service_sid, destination, safe_listed)
                   for item in counter.items]

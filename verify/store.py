@@ -43,6 +43,22 @@ def load_scripts(client: redis.Redis, wanted) -> dict:
             for path in folder.iterdir() if path.name.endswith(".lua") and wanted(path.name)}
 
 
+def _number_state(blocked_ttl: int, locked_until: str | None, now: float) -> tuple[int, int]:
+    """(seconds the number stays blocked, seconds it stays locked out), from the block's TTL
+    and the lockout's end."""
+    locked = max(0, math.ceil(float(locked_until) - now)) if locked_until else 0
+    return max(0, blocked_ttl), locked
+
+
+@dataclass(frozen=True)
+class SendingState:
+    """What a send to a number is decided on, read together (Store.sending_state)."""
+    service: dict | None  # None: no such service
+    safe_listed: bool
+    blocked_seconds: int  # a fraud report's block, still this long
+    locked_seconds: int  # a lockout after wrong codes, still this long
+
+
 @dataclass(frozen=True)
 class Outcome:
     name: str
@@ -92,17 +108,19 @@ class Store:
                          expires_at: float, sealed: str, salt: str, salted_digest: str, locale: str,
                          friendly_name: str | None, tags: str | None, send_digits: str | None,
                          delivers_code: bool = True, number_limits: str = ""):
-        """Returns (outcome, sid, attempt index); outcome is created, resent, max_sends,
-        blocked (the index: seconds until the block lifts) or limited (the sid names the
-        limit, "kind:amount:seconds", and the index is the seconds until a slot frees)."""
-        outcome, sid, index = self._scripts["create_or_resend"](
+        """Returns (outcome, sid, attempt index, the verification as it now stands); outcome is
+        created, resent, max_sends, blocked (the index: seconds until the block lifts) or
+        limited (the sid names the limit, "kind:amount:seconds", and the index is the seconds
+        until a slot frees). The verification is None unless it was created or resent."""
+        outcome, sid, index, *fields = self._scripts["create_or_resend"](
             keys=[keys.latest(service_sid, to), keys.verification(service_sid, new_sid),
                   keys.blocked(service_sid, to)],
             args=[repr(now), new_sid, to, channel, repr(expires_at), sealed, salt, salted_digest, locale,
                   friendly_name or "", tags or "", MAX_SENDS, FINAL_RETENTION_SECONDS,
                   keys.slot_prefix(service_sid, keys.number_tag(to)), send_digits or "",
                   "1" if delivers_code else "0", number_limits])
-        return outcome, sid, int(index)
+        verification = verification_from_redis(service_sid, pairs(fields), now) if fields else None
+        return outcome, sid, int(index), verification
 
     def check(self, service_sid: str, digest: str, now: float, lockout: tuple[int, int, int, int], *,
               sid: str | None = None, to: str | None = None
@@ -126,6 +144,17 @@ class Store:
             return reply[0], None, 0
         return reply[0], CheckedVerification.from_reply(service_sid, reply[1:8]), int(reply[8])
 
+    def sending_state(self, service_sid: str, to: str, now: float) -> SendingState:
+        """All a send is decided on before its limits are counted, in one round trip."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.service(service_sid))
+            pipe.hexists(keys.SAFE_LIST, to)
+            pipe.ttl(keys.blocked(service_sid, to))
+            pipe.hget(keys.lockout(service_sid, keys.number_tag(to)), "until")
+            service, safe_listed, blocked, until = pipe.execute()
+        return SendingState(service_from_redis(service) if service else None, bool(safe_listed),
+                            *_number_state(blocked, until, now))
+
     def number_state(self, service_sid: str, to: str, now: float) -> tuple[int, int]:
         """(seconds the number stays blocked, seconds it stays locked out): read before a send
         is counted against any limit."""
@@ -133,8 +162,7 @@ class Store:
             pipe.ttl(keys.blocked(service_sid, to))
             pipe.hget(keys.lockout(service_sid, keys.number_tag(to)), "until")
             blocked, until = pipe.execute()
-        locked = max(0, math.ceil(float(until) - now)) if until else 0
-        return max(0, blocked), locked
+        return _number_state(blocked, until, now)
 
     def block(self, service_sid: str, to: str, now: float, seconds: int) -> None:
         with self.redis.pipeline(transaction=False) as pipe:

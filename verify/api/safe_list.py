@@ -1,5 +1,5 @@
 """/v2/SafeList/Numbers: Verify's account-wide SafeList, numbers telverify's abuse protection
-never blocks (verify/flows.py asks AdminStore.is_safe_listed)."""
+never blocks (a send reads the list with Store.sending_state; the API reads and writes it here)."""
 from __future__ import annotations
 
 import time

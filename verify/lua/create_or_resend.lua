@@ -8,7 +8,9 @@
 --       17 the number's limits, "kind:amount:seconds,..." with kind s (any send), c (a call),
 --       v (a new verification)
 -- Returns {outcome, sid, attempt index}; outcome: created | resent | max_sends | blocked | limited
--- (blocked: {outcome, '', seconds until the block lifts};
+-- (created and resent: followed by the verification's fields as HGETALL gives them, so the
+--  caller needs no second round trip to read what it answers with;
+--  blocked: {outcome, '', seconds until the block lifts};
 --  limited: {outcome, 'kind:amount:seconds', seconds until a slot frees})
 local now = tonumber(ARGV[1])
 local blocked_ttl = redis.call('TTL', KEYS[3])
@@ -66,7 +68,7 @@ if existing then
   if ARGV[15] ~= '' then redis.call('HSET', key, 'sd', ARGV[15]) end
   if ARGV[16] == '1' then redis.call('HSET', key, 'cd', '1') end
   redis.call('EXPIRE', KEYS[1], 86400 + 60, 'GT')
-  return {'resent', existing, sn}
+  return {'resent', existing, sn, unpack(redis.call('HGETALL', key))}
 end
 local fields = {'sid', ARGV[2], 'to', ARGV[3], 'ch', ARGV[4], 'st', 'pending', 'ca', ARGV[1],
   'ua', ARGV[1], 'ex', ARGV[5], 'sc', ARGV[6], 'sl', ARGV[7], 'hs', ARGV[8], 'ck', 0, 'sn', 1,
@@ -83,4 +85,4 @@ redis.call('EXPIRE', KEYS[2], ttl)
 redis.call('HSET', KEYS[1], 'sid', ARGV[2])
 -- The number's state outlives the verification by the log's day.
 redis.call('EXPIRE', KEYS[1], math.max(ttl, 86400 + 60))
-return {'created', ARGV[2], 1}
+return {'created', ARGV[2], 1, unpack(redis.call('HGETALL', KEYS[2]))}
