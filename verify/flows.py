@@ -115,7 +115,8 @@ class Verifications:
             self.service(service_sid)  # an unknown service answers 404 before any other error
             raise
         # The service and the number's standing in one round trip: a create makes several, and
-        # each costs the app as much CPU as a whole trivial request (bench: the PING row).
+        # under load each costs the app about half the CPU of a whole trivial request (bench:
+        # the PING row), and with Redis across a network, latency too.
         if not sids.is_sid(service_sid, sids.SERVICE):
             raise _service_not_found(service_sid)
         state = self.store.sending_state(service_sid, destination.e164, time.time())
