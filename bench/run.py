@@ -319,13 +319,12 @@ def report(rows: list, memory: dict, stack: Stack, duration: int, rounds: int) -
           "\nprocesses), Redis, the Twilio stand-in (its sends and delivery reports: Twilio's work, which on this"
           "\nmachine takes CPU from telverify), wrk, and all of the machine's busy time (the kernel's loopback"
           "\nwork included).")
-    names = {stack.sessions[0]: "redis", stack.sessions[1]: "stand-in", stack.sessions[2]: "gunicorn"}
     print(f"{'scenario':<40}{'gunicorn':>9}{'redis':>7}{'stand-in':>9}{'wrk':>6}{'all':>6}")
     for name, _, r in rows:
         if r["requests"] and r["cpu"] is not None:
-            per = {names.get(k, k): v / r["requests"] * 1e6 for k, v in r["used"].items()}
+            per = {stack.names.get(k, k): v / r["requests"] * 1e6 for k, v in r["used"].items()}
             every = r["cpu"] * (os.cpu_count() or 1) / r["rps"] * 1e6
-            print(f"{name:<40}{per.get('gunicorn', 0):>9.0f}{per.get('redis', 0):>7.0f}{per.get('stand-in', 0):>9.0f}"
+            print(f"{name:<40}{per.get('gunicorn', 0):>9.0f}{per.get('redis', 0):>7.0f}{per.get('standin', 0):>9.0f}"
                   f"{per.get('wrk', 0):>6.0f}{every:>6.0f}")
     print(f"\nRedis memory per pending verification: {memory['per_verification']:.0f} B = growth of used_memory "
           f"over {MEMORY_SAMPLE}, less client buffers ({memory['client_buffers']:+.0f} B each); of which "

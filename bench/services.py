@@ -47,6 +47,7 @@ class Stack:
         self._exit = ExitStack()
         self.redis_url = self.standin_url = self.web_url = ""
         self.sessions: list[int] = []  # process group / session ids, for CpuMeter
+        self.names: dict[int, str] = {}  # session id -> the name it was spawned under
 
     def _spawn(self, name: str, args: list[str], env: dict | None = None) -> subprocess.Popen:
         # Output goes to a file, not a pipe: a pipe nobody reads blocks a chatty process.
@@ -56,6 +57,7 @@ class Stack:
         self._exit.callback(log.close)
         self._exit.callback(stop_group, process)
         self.sessions.append(process.pid)
+        self.names[process.pid] = name
         return process
 
     def log_tail(self, name: str, chars: int = 3000) -> str:

@@ -125,10 +125,12 @@ def test_signature_over_a_different_url_is_refused(sdk, service, standin, live):
     assert answer.status_code == 403
 
 
-def _start_through_app(app, service_sid: str) -> int:
-    answer = app.test_client().post(f"/v2/Services/{service_sid}/Verifications", auth=(API_KEY, API_SECRET),
-                                    data={"To": MOBILE, "Channel": "sms"})
-    return answer.status_code
+def _start_through_app(app) -> int:
+    """The HTTP status of a first text, on a new service of `app`."""
+    client, auth = app.test_client(), (API_KEY, API_SECRET)
+    service_sid = client.post("/v2/Services", auth=auth, data={"FriendlyName": "Acme"}).get_json()["sid"]
+    return client.post(f"/v2/Services/{service_sid}/Verifications", auth=auth,
+                       data={"To": MOBILE, "Channel": "sms"}).status_code
 
 
 def test_an_http_proxy_set_at_start_up_carries_the_requests_to_twilio(redis_url, standin, monkeypatch):
@@ -140,9 +142,7 @@ def test_an_http_proxy_set_at_start_up_carries_the_requests_to_twilio(redis_url,
     monkeypatch.delenv("no_proxy", raising=False)
     app = create_app(make_env(redis_url, "http://twilio.invalid", "http://localhost"))
     monkeypatch.delenv("HTTP_PROXY")  # read at start-up: later changes do not matter
-    service_sid = app.test_client().post("/v2/Services", auth=(API_KEY, API_SECRET),
-                                         data={"FriendlyName": "Acme"}).get_json()["sid"]
-    assert _start_through_app(app, service_sid) == 201
+    assert _start_through_app(app) == 201
     assert standin.wait_for_message(MOBILE)["to"] == MOBILE
 
 
@@ -150,7 +150,5 @@ def test_no_proxy_for_twilios_host_is_honoured(redis_url, standin, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", standin.base_url)
     monkeypatch.setenv("NO_PROXY", "twilio.invalid")
     app = create_app(make_env(redis_url, "http://twilio.invalid", "http://localhost"))
-    service_sid = app.test_client().post("/v2/Services", auth=(API_KEY, API_SECRET),
-                                         data={"FriendlyName": "Acme"}).get_json()["sid"]
-    assert _start_through_app(app, service_sid) == 503  # straight to a host that does not exist
+    assert _start_through_app(app) == 503  # straight to a host that does not exist
     assert standin.messages() == []

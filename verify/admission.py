@@ -79,8 +79,7 @@ class Admission:
         """Raise the refusal for this send, or say what it will count against. `state`: the
         service and the number's standing, as Store.sending_state read them."""
         rules = policy(self.settings, state.service)
-        safe_listed = state.safe_listed
-        refusal = protection.refuse_number(destination, rules.allowed, safe_listed)
+        refusal = protection.refuse_number(destination, rules.allowed, state.safe_listed)
         if refusal:
             raise refusal
         if state.blocked_seconds:
@@ -88,7 +87,7 @@ class Admission:
         if state.locked_seconds:
             raise locked_out(state.locked_seconds, destination.e164)
         counts = [(functools.partial(protection.refusal, counter, destination=destination), item, counter.identifiers)
-                  for counter in protection.counters(rules.limits, service_sid, destination, safe_listed)
+                  for counter in protection.counters(rules.limits, service_sid, destination, state.safe_listed)
                   for item in counter.items]
         counts += self._programmable(service_sid, rate_limits or {})
         # Look first, so that a send one limit refuses is not counted by the others.

@@ -43,13 +43,6 @@ def load_scripts(client: redis.Redis, wanted) -> dict:
             for path in folder.iterdir() if path.name.endswith(".lua") and wanted(path.name)}
 
 
-def _number_state(blocked_ttl: int, locked_until: str | None, now: float) -> tuple[int, int]:
-    """(seconds the number stays blocked, seconds it stays locked out), from the block's TTL
-    and the lockout's end."""
-    locked = max(0, math.ceil(float(locked_until) - now)) if locked_until else 0
-    return max(0, blocked_ttl), locked
-
-
 @dataclass(frozen=True)
 class SendingState:
     """What a send to a number is decided on, read together (Store.sending_state)."""
@@ -152,17 +145,13 @@ class Store:
             pipe.ttl(keys.blocked(service_sid, to))
             pipe.hget(keys.lockout(service_sid, keys.number_tag(to)), "until")
             service, safe_listed, blocked, until = pipe.execute()
+        locked = max(0, math.ceil(float(until) - now)) if until else 0
         return SendingState(service_from_redis(service) if service else None, bool(safe_listed),
-                            *_number_state(blocked, until, now))
+                            max(0, blocked), locked)
 
-    def number_state(self, service_sid: str, to: str, now: float) -> tuple[int, int]:
-        """(seconds the number stays blocked, seconds it stays locked out): read before a send
-        is counted against any limit."""
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.ttl(keys.blocked(service_sid, to))
-            pipe.hget(keys.lockout(service_sid, keys.number_tag(to)), "until")
-            blocked, until = pipe.execute()
-        return _number_state(blocked, until, now)
+    def blocked_seconds(self, service_sid: str, to: str) -> int:
+        """How long a fraud report's block on the number still lasts (0: not blocked)."""
+        return max(0, self.redis.ttl(keys.blocked(service_sid, to)))
 
     def block(self, service_sid: str, to: str, now: float, seconds: int) -> None:
         with self.redis.pipeline(transaction=False) as pipe:

@@ -27,7 +27,7 @@ def _render(service_sid: str, number: str, until: float) -> dict:
 
 
 def _blocked_until(service_sid: str, number: str) -> float | None:
-    seconds = _flows().store.number_state(service_sid, number, time.time())[0]
+    seconds = _flows().store.blocked_seconds(service_sid, number)
     return time.time() + seconds if seconds else None
 
 
