@@ -38,13 +38,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def redis_url():
-    """A redis-server of our own on a free port with its data in a temporary folder."""
+def start_redis(folder: str) -> tuple[subprocess.Popen, str]:
+    """A redis-server of our own on a free port with its data in `folder`, answering: (process, url)."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.exit("redis-server is not installed: run ./dev test, which installs it", returncode=3)
-    folder = tempfile.mkdtemp(prefix="telverify-redis-")
     port = free_port()
     process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", folder,
                                 "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
@@ -54,12 +52,18 @@ def redis_url():
     for _ in range(100):
         try:
             client.ping()
-            break
+            return process, url
         except redis.ConnectionError:
             time.sleep(0.05)
-    else:
-        process.kill()
-        pytest.exit("the test redis-server did not start", returncode=3)
+    process.kill()
+    pytest.exit("the test redis-server did not start", returncode=3)
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """The suite's redis-server, in a temporary folder."""
+    folder = tempfile.mkdtemp(prefix="telverify-redis-")
+    process, url = start_redis(folder)
     yield url
     process.terminate()
     process.wait(10)

@@ -1,4 +1,5 @@
-"""config/gunicorn.conf.py's worker pinning where it cannot pin (the live case is in test_dev_run)."""
+"""config/gunicorn.conf.py's hooks, run in a child process: worker pinning where it cannot pin (the live
+case is in test_dev_run), and the garbage collector's freeze of the loaded app."""
 import subprocess
 import sys
 
@@ -24,3 +25,21 @@ def test_a_worker_whose_cpu_is_gone_boots_unpinned_with_a_warning():
     unchanged, warnings = done.stdout.split(" ", 1)
     assert unchanged == "True"
     assert "left unpinned: CPU" in warnings
+
+
+FREEZE_PROBE = """
+import gc, runpy
+conf = runpy.run_path("config/gunicorn.conf.py")
+loaded = [[n] for n in range(5000)]  # stands for the app's objects, loaded before the hook runs
+conf["post_worker_init"](None)
+frozen = gc.get_freeze_count()
+later = [[n] for n in range(100)]
+print(frozen >= 5000, gc.get_freeze_count() == frozen, gc.isenabled())
+"""
+
+
+def test_a_worker_freezes_what_it_loaded_out_of_the_collectors_scans():
+    done = subprocess.run([sys.executable, "-c", FREEZE_PROBE], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    # What was loaded is frozen; what requests create later is not, and the collector still runs.
+    assert done.stdout.split() == ["True", "True", "True"]

@@ -2,11 +2,13 @@
 ({code, message, more_info, status}, status equal to the HTTP status)."""
 import base64
 import json
+import signal
+import threading
 
 import pytest
 import redis
 
-from conftest import API_KEY, API_SECRET, MOBILE, create_app, free_port, make_env
+from conftest import API_KEY, API_SECRET, MOBILE, create_app, free_port, make_env, start_redis
 
 GOOD = "good"  # the `auth` fixture's credentials
 ZERO_SERVICE = "VA" + "0" * 32
@@ -417,3 +419,54 @@ def test_health_with_redis_up(client):
     assert client.get("/healthz/live").status_code == 200
     ready = client.get("/healthz/ready")
     assert ready.status_code == 200 and ready.get_json() == {"status": "ok"}
+
+
+# -- Redis stops answering -------------------------------------------------------------------------
+
+@pytest.fixture
+def pausable_redis(tmp_path):
+    """A redis-server of this test's own, which it may stop (SIGSTOP) and resume."""
+    process, url = start_redis(str(tmp_path))
+    yield process, url
+    process.send_signal(signal.SIGCONT)
+    process.terminate()
+    process.wait(10)
+
+
+def test_a_check_while_redis_is_silent_is_503_and_counted_at_most_once(pausable_redis, standin):
+    """Redis accepts the commands but does not answer (stopped, overloaded, a network gone
+    quiet): the check's round trip gives up after the client's 2-second timeout, kept by the
+    kernel on the hot path's blocking socket, and answers 503. The silent Redis may still run
+    the check later, so it is not sent again (not even on a new connection): it counts once."""
+    process, url = pausable_redis
+    app = create_app(make_env(url, standin.base_url, "http://localhost"))
+    client = app.test_client()
+    auth = (API_KEY, API_SECRET)
+    service = client.post("/v2/Services", data={"FriendlyName": "Acme"}, auth=auth).get_json()["sid"]
+    sid = client.post(f"/v2/Services/{service}/Verifications", data={"To": MOBILE, "Channel": "sms"},
+                      auth=auth).get_json()["sid"]
+    check_url = f"/v2/Services/{service}/VerificationCheck"
+    answers = []
+
+    def check() -> None:
+        answers.append(client.post(check_url, data={"To": MOBILE, "Code": "000000"}, auth=auth))
+
+    def three_checks() -> None:  # on one thread: its hot-path connection is open when Redis stops
+        check()
+        process.send_signal(signal.SIGSTOP)
+        check()  # sent, never answered in time
+        process.send_signal(signal.SIGCONT)
+        check()
+
+    store = redis.Redis.from_url(url, decode_responses=True)
+    connections = store.info("stats")["total_connections_received"]
+    thread = threading.Thread(target=three_checks)
+    thread.start()
+    thread.join(30)
+    process.send_signal(signal.SIGCONT)
+    assert not thread.is_alive(), "a request hung on a silent Redis"
+    assert [a.status_code for a in answers] == [200, 503, 200]
+    assert_twilio_error(answers[1], 503, 20503, "Try again")
+    assert int(store.hget(next(store.scan_iter(f"*:ve:{sid}")), "ck")) == 3
+    # The thread's connection, and one more after the timeout dropped it: no second try in between.
+    assert store.info("stats")["total_connections_received"] == connections + 2
