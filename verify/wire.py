@@ -42,7 +42,10 @@ class Wire:
         connection = local.connection
         if connection._sock is None:  # new, or dropped after an error
             connection.connect()  # the handshake (AUTH, SELECT...) under the client's own timeouts
+        if connection._sock is not getattr(local, "tuned", None):
+            # A socket of its own (or one redis-py opened when its health check reconnected).
             _timeouts_in_kernel(connection._sock, self._timeout)
+            local.tuned = connection._sock
         return connection
 
     def round_trip(self, *commands: tuple) -> list:
