@@ -395,9 +395,17 @@ def test_dev_run_prints_the_dev_phone_and_a_working_sdk_example(tmp_path, browse
         terminal = subprocess.Popen(["script", "-qec", f"bash {tmp_path / 'example.sh'}", "/dev/null"],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         code = page.locator(f'section.phone[data-number="{MOBILE}"] mark.code').inner_text()
-        printed, _ = terminal.communicate(code + "\n", timeout=30)
+        try:
+            printed, _ = terminal.communicate(code + "\n", timeout=30)
+        except subprocess.TimeoutExpired:
+            terminal.kill()
+            printed = terminal.communicate()[0]
+            raise AssertionError(f"the SDK example did not finish within 30 s; it printed:\n{printed}") from None
         assert printed.split()[-1] == "approved", printed
         page.close()
+    except BaseException as failure:
+        # This test has failed rarely, and only in full runs: say what ./dev run printed, every time.
+        raise AssertionError(f"{failure!r}\n--- ./dev run's output ---\n{log_path.read_text()[-6000:]}") from failure
     finally:
         if terminal is not None and terminal.poll() is None:
             terminal.kill()
