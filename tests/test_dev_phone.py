@@ -403,7 +403,7 @@ def test_dev_run_prints_the_dev_phone_and_a_working_sdk_example(tmp_path, browse
             raise AssertionError(f"the SDK example did not finish within 30 s; it printed:\n{printed}") from None
         assert printed.split()[-1] == "approved", printed
         page.close()
-    except BaseException as failure:
+    except Exception as failure:
         # This test has failed rarely, and only in full runs: say what ./dev run printed, every time.
         raise AssertionError(f"{failure!r}\n--- ./dev run's output ---\n{log_path.read_text()[-6000:]}") from failure
     finally:
