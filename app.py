@@ -36,6 +36,9 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
 
     app = Flask(__name__)
     app.request_class = FormRequest
+    # werkzeug answers a path with "//" in it by an HTML redirect to the path without; an API
+    # client (and Twilio's webhooks) should get the JSON 404 of a path that does not exist.
+    app.url_map.merge_slashes = False  # before any route is added: each rule copies it
     # No Flask SECRET_KEY: telverify has no cookie sessions, and without one Flask skips
     # opening a signed session on every request.
     app.config.update(TELVERIFY_SETTINGS=settings, MAX_CONTENT_LENGTH=64 * 1024)

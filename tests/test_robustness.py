@@ -67,6 +67,10 @@ CASES = [
     ("v1", "GET", "/v1/Services", None, 404, 20404, ()),
     ("v2-bare", "GET", "/v2", None, 404, 20404, ()),
     ("lowercase-services", "GET", "/v2/services", None, 404, 20404, ()),
+    # werkzeug redirected these (308, an HTML page) to the path with one slash
+    ("double-slash", "GET", "/v2//Services", None, 404, 20404, ()),
+    ("empty-service-sid", "POST", "/v2/Services//VerificationCheck", {"To": MOBILE, "Code": "123456"}, 404, 20404,
+     ()),
     ("under-service", "GET", "/v2/Services/{service}/Nope", None, 404, 20404, ()),
     ("under-verification", "POST", "/v2/Services/{service}/Verifications/{verification}/Extra", {}, 404, 20404,
      ()),
