@@ -20,7 +20,7 @@ from verify.carrier import make_twilio_client
 from verify.codes import CodeBook
 from verify.errors import VerifyError
 from verify.flows import Verifications
-from verify.form_request import FormRequest
+from verify.form_request import MAX_BODY, FormRequest
 from verify.guard import Limiter
 from verify.store import Store, connect
 
@@ -41,7 +41,7 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
     app.url_map.merge_slashes = False  # before any route is added: each rule copies it
     # No Flask SECRET_KEY: telverify has no cookie sessions, and without one Flask skips
     # opening a signed session on every request.
-    app.config.update(TELVERIFY_SETTINGS=settings, MAX_CONTENT_LENGTH=64 * 1024)
+    app.config.update(TELVERIFY_SETTINGS=settings, MAX_CONTENT_LENGTH=MAX_BODY)
     app.json.sort_keys = False
     redis_client = connect(settings.redis_url)
     limiter = Limiter(settings.redis_url)  # every rate-limit window (verify/guard.py)

@@ -474,3 +474,10 @@ def test_a_check_while_redis_is_silent_is_503_and_counted_at_most_once(pausable_
     assert int(store.hget(next(store.scan_iter(f"*:ve:{sid}")), "ck")) == 3
     # The thread's connection, and one more after the timeout dropped it: no second try in between.
     assert store.info("stats")["total_connections_received"] == connections + 2
+
+
+def test_a_query_that_is_not_utf8_is_a_400_not_a_500(client, auth):
+    """Bytes that are not UTF-8 in the query (which some servers pass on) are read as werkzeug
+    reads bad percent-encodings: they stay encoded, and the parameter is refused clearly."""
+    answer = client.get("/v2/Services", auth=auth, environ_overrides={"QUERY_STRING": "Page=\xff\xfe"})
+    assert_twilio_error(answer, 400, 60200, "Page")
