@@ -58,7 +58,7 @@ class FormRequest(flask.Request):
             return
         environ = self.environ
         length = environ.get("CONTENT_LENGTH", "")
-        if (not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY
+        if (not (len(length) < 10 and length.isascii() and length.isdigit()) or int(length) > MAX_BODY
                 or "HTTP_TRANSFER_ENCODING" in environ or getattr(self, "_cached_data", None) is not None
                 or self._max_content_length != MAX_BODY  # a view set its own limit on this request
                 or (environ.get("CONTENT_TYPE") != FORM and self.mimetype != FORM)):
