@@ -24,6 +24,9 @@ from twilio_standin.twiml import SECONDS_PER_WORD
 CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by ./dev test (never `playwright install`)
 SCALE = 0.5  # a call at half speed: quick, yet a person-speed flow is not racy
 WAIT_MS = 20_000
+# page.set_default_timeout covers actions only; expect() has its own 5 s default, which a loaded
+# 2-core machine overran once (a key press shown after more than 5 s).
+expect.set_options(timeout=WAIT_MS)
 PROMPT = "press the pound key"
 APPROVED = "Your sign-in is approved"
 
