@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import run
-from services import ACCOUNT_SID, API_KEY, API_SECRET, AUTH_TOKEN, ROOT, BenchError, Stack
+from services import API_KEY, API_SECRET, ROOT, BenchError, Stack
 from webhooks import take_calls, write_signed
 
 KINDS = ("live", "ready", "check", "answer", "key1")  # all within the codes' 10 minutes (the run takes ~3)
@@ -41,7 +41,7 @@ def prepare(stack: Stack, folder: Path, per_run: int) -> dict:
     for first in range(0, CALLS, 250):
         run.create_pending(stack, service, run.CALL_BLOCK, 250, "call_approve", first)
         calls += take_calls(stack)
-    return {"redis": stack.redis_url, "standin": stack.standin_url, "web": stack.web_url, "service": service,
+    return {"settings": stack.telverify_settings(), "service": service,
             "warm": per_run,  # the one number (and call) no counted run uses
             "files": {"answer": str(write_signed(calls, "answer", folder)),
                       "key1": str(write_signed(calls, "key", folder, Digits="1"))}}
@@ -74,10 +74,7 @@ def child(state_file: str, kind: str, first: int, count: int) -> None:
     state = json.loads(Path(state_file).read_text())
     sys.path.insert(0, str(ROOT))
     from app import create_app
-    app = create_app({"REDIS_URL": state["redis"], "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-                      "TWILIO_FROM_NUMBER": "+15017122661", "TWILIO_API_BASE_URL": state["standin"],
-                      "PUBLIC_BASE_URL": state["web"], "API_CREDENTIALS": f"{API_KEY}:{API_SECRET}",
-                      "SECRET_KEY": "bench-secret-key-" + "0123456789" * 4, "LOG_LEVEL": "WARNING"})
+    app = create_app(state["settings"])  # the gunicorn stack's own configuration
     statuses: dict[str, int] = {}
 
     def start_response(status, headers, exc_info=None):

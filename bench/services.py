@@ -91,11 +91,7 @@ class Stack:
 
         # Exactly the Procfile's command, with the environment an operator would set.
         self.web_url = f"http://127.0.0.1:{web_port}"
-        env = dict(os.environ, PORT=str(web_port), REDIS_URL=self.redis_url, TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-                   TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_FROM_NUMBER="+15017122661",
-                   TWILIO_API_BASE_URL=self.standin_url, PUBLIC_BASE_URL=self.web_url,
-                   API_CREDENTIALS=f"{API_KEY}:{API_SECRET}", SECRET_KEY="bench-secret-key-" + "0123456789" * 4,
-                   LOG_LEVEL="WARNING")
+        env = dict(os.environ, PORT=str(web_port), **self.telverify_settings())
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # the venv's gunicorn
         web_command = (ROOT / "Procfile").read_text().split("web:", 1)[1].splitlines()[0].split()
         web = self._spawn("gunicorn", web_command, env)
@@ -104,6 +100,13 @@ class Stack:
         self._wait("stand-in", standin, f"{self.standin_url}/_standin/health")
         self._wait("gunicorn", web, f"{self.web_url}/healthz/ready", seconds=60)
         return self
+
+    def telverify_settings(self) -> dict[str, str]:
+        """telverify's configuration for this stack, as environment variables."""
+        return {"REDIS_URL": self.redis_url, "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+                "TWILIO_FROM_NUMBER": "+15017122661", "TWILIO_API_BASE_URL": self.standin_url,
+                "PUBLIC_BASE_URL": self.web_url, "API_CREDENTIALS": f"{API_KEY}:{API_SECRET}",
+                "SECRET_KEY": "bench-secret-key-" + "0123456789" * 4, "LOG_LEVEL": "WARNING"}
 
     def _wait_redis(self, process: subprocess.Popen, port: int) -> None:
         for _ in range(100):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from hypothesis import settings
 from twilio.rest import Client
 from werkzeug.serving import make_server
 
@@ -30,6 +31,11 @@ API_KEY, API_SECRET = "relying-app", "relying-app-secret-0123456789"
 SECRET_KEY = "test-secret-key-0123456789abcdef-0123456789"
 MOBILE = "+447400123456"  # a UK mobile number (valid for phonenumbers; the stand-in never rings it)
 LANDLINE = "+442079460000"
+
+# Property and fuzz tests draw the same examples on every run (CI repeats exactly) and keep no
+# example database in the work tree.
+settings.register_profile("telverify", derandomize=True, database=None)
+settings.load_profile("telverify")
 
 
 def free_port() -> int:
@@ -130,6 +136,16 @@ def clean_state(request):
         server.clear_callees()
         server.send_delay = 0.0
     yield
+
+
+@pytest.fixture
+def nobody_answers(standin):
+    """The stand-in really places each call, and nobody picks up: for tests that play Twilio's
+    webhooks themselves (or only need calls placed)."""
+    standin.set_callee(MOBILE, answer="no-answer")
+    standin.set_callee(LANDLINE, answer="no-answer")
+    yield
+    standin.clear_callees()
 
 
 @pytest.fixture

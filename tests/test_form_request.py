@@ -66,13 +66,13 @@ def test_a_body_cut_short_is_not_read():
             request_class(environ).form
 
 
-@settings(max_examples=500, derandomize=True, database=None)
+@settings(max_examples=500)
 @given(text=st.text(st.sampled_from("ab=&+%2Fé\x00;") | st.characters(), max_size=30))
 def test_parse_form_is_parse_qsl(text):
     assert parse_form(text) == parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote")
 
 
-@settings(max_examples=300, derandomize=True, database=None)
+@settings(max_examples=300)
 @given(body=st.binary(max_size=40) | st.text(st.sampled_from("ab=&+%2Fé;")).map(str.encode))
 def test_any_body_gives_werkzeugs_form(body):
     theirs, ours = forms(body)

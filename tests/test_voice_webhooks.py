@@ -25,13 +25,8 @@ BASE = "http://localhost"  # the app fixture's PUBLIC_BASE_URL
 OTHER_CALL = "CA" + "f" * 32
 
 
-@pytest.fixture(autouse=True)
-def nobody_answers(standin):
-    # The stand-in really places each call; these tests play Twilio's webhooks themselves.
-    standin.set_callee(MOBILE, answer="no-answer")
-    standin.set_callee(LANDLINE, answer="no-answer")
-    yield
-    standin.clear_callees()
+# The stand-in really places each call; these tests play Twilio's webhooks themselves.
+pytestmark = pytest.mark.usefixtures("nobody_answers")
 
 
 @pytest.fixture

@@ -21,10 +21,8 @@ ODD = st.one_of(st.text(max_size=24), st.sampled_from(["", "0", "-1", "999", "1e
 
 
 @pytest.fixture
-def calls(client, auth, standin):
+def calls(client, auth, nobody_answers):
     """A code call and an approve call, rung and unanswered, and a text: what a webhook may name."""
-    for number in (MOBILE, LANDLINE):
-        standin.set_callee(number, answer="no-answer")
     service = client.post("/v2/Services", data={"FriendlyName": "Fuzz"}, auth=auth).get_json()["sid"]
     made = []
     for to, channel in ((LANDLINE, "call"), (MOBILE, "call_approve"), (MOBILE, "sms")):
@@ -63,7 +61,7 @@ def query_and_form(verification: dict) -> st.SearchStrategy[tuple[dict, dict]]:
     return st.booleans().flatmap(both)
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+@settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_made_up_webhooks_get_twiml_or_their_2xx_and_fail_nothing(client, calls, caplog, data):
@@ -85,7 +83,7 @@ def test_made_up_webhooks_get_twiml_or_their_2xx_and_fail_nothing(client, calls,
         assert answer.status_code == 204, answer.get_data(as_text=True)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+@settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(route=st.sampled_from(TWIML_ROUTES + CALLBACK_ROUTES),
        signature=st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=40))  # a header: no newlines
