@@ -6,7 +6,7 @@ baseline), VerificationCheck, Verification create, and Redis memory per pending
 verification, and compares them with the targets. It is a measurement, not a test: it
 exits 0 when a target is missed, and non-zero only when the run itself fails.
 
-    .venv/bin/python bench/run.py [--duration 5] [--rounds 3] [--connections 16] [--quick]
+    .venv/bin/python bench/run.py [--duration 5] [--rounds 3] [--connections 16] [--quick] [--redis-tcp]
 """
 from __future__ import annotations
 
@@ -292,7 +292,8 @@ def report(rows: list, memory: dict, stack: Stack, duration: int, rounds: int) -
     gunicorn = stack.gunicorn_settings()
     print(f"\nmachine: nproc={os.cpu_count()}; gunicorn {gunicorn['worker_class']}: workers={gunicorn['workers']}, "
           f"threads={gunicorn['threads']} (config/gunicorn.conf.py); Twilio stand-in delay "
-          f"{TWILIO_DELAY * 1000:.0f} ms; wrk -t2 --latency, {duration} s per run, on the same machine.\n"
+          f"{TWILIO_DELAY * 1000:.0f} ms; Redis on {stack.redis_url}; wrk -t2 --latency, {duration} s per run, on "
+          f"the same machine.\n"
           f"CPU: share of all cores busy during the scenario; other: the part not used by this benchmark's\n"
           f"processes (over a few % means other work on this machine lowered the figures: run again);\n"
           f"per worker: connections each gunicorn worker held mid-run; (run N): the earlier runs had a\n"
@@ -363,6 +364,8 @@ def main() -> int:
                         help="scenario runs per ratio, each between two baseline runs; the median counts (default 3)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument("--quick", action="store_true", help="one round of 3-second runs: a smoke run")
+    parser.add_argument("--redis-tcp", action="store_true",
+                        help="reach Redis over TCP on loopback, not the Unix socket ./dev run uses")
     options = parser.parse_args()
     duration, rounds = (3, 1) if options.quick else (options.duration, max(1, options.rounds))
     missing = [tool for tool in ("wrk", "redis-server") if shutil.which(tool) is None]
@@ -373,7 +376,7 @@ def main() -> int:
     # SIGTERM (e.g. from a CI timeout) unwinds like Ctrl-C, so the finally below kills everything.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="telverify-bench-") as folder:
-        stack = Stack(folder)
+        stack = Stack(folder, redis_tcp=options.redis_tcp)
         try:
             check_numbers()
             meter = CpuMeter([])

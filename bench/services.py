@@ -19,6 +19,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import redis as redis_client
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,8 +43,9 @@ def free_port() -> int:
 class Stack:
     """The three services, started in a temporary folder and torn down by close()."""
 
-    def __init__(self, folder: str):
+    def __init__(self, folder: str, redis_tcp: bool = False):
         self.folder = Path(folder)
+        self.redis_tcp = redis_tcp  # else a Unix socket, as ./dev run's private Redis
         self._exit = ExitStack()
         self.redis_url = self.standin_url = self.web_url = ""
         self.sessions: list[int] = []  # process group / session ids, for CpuMeter
@@ -78,10 +80,16 @@ class Stack:
         raise BenchError(f"{name} did not answer 200 at {url} within {seconds:.0f} s:\n{self.log_tail(name)}")
 
     def start(self) -> Stack:
-        redis_port, standin_port, web_port = free_port(), free_port(), free_port()
-        redis = self._spawn("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-                                      "--dir", str(self.folder), "--save", "", "--appendonly", "no"])
-        self.redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        standin_port, web_port = free_port(), free_port()
+        if self.redis_tcp:
+            redis_port = free_port()
+            listen = ["--port", str(redis_port), "--bind", "127.0.0.1"]
+            self.redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        else:
+            listen = ["--port", "0", "--unixsocket", str(self.folder / "redis.sock"), "--unixsocketperm", "700"]
+            self.redis_url = f"unix://{self.folder / 'redis.sock'}?db=0"
+        redis = self._spawn("redis", ["redis-server", *listen, "--dir", str(self.folder), "--save", "",
+                                      "--appendonly", "no"])
 
         standin = self._spawn("standin", [sys.executable, "-m", "twilio_standin", "--host", "127.0.0.1",
                                           "--port", str(standin_port), "--account-sid", ACCOUNT_SID,
@@ -96,7 +104,7 @@ class Stack:
         web_command = (ROOT / "Procfile").read_text().split("web:", 1)[1].splitlines()[0].split()
         web = self._spawn("gunicorn", web_command, env)
 
-        self._wait_redis(redis, redis_port)
+        self._wait_redis(redis)
         self._wait("stand-in", standin, f"{self.standin_url}/_standin/health")
         self._wait("gunicorn", web, f"{self.web_url}/healthz/ready", seconds=60)
         return self
@@ -108,14 +116,15 @@ class Stack:
                 "PUBLIC_BASE_URL": self.web_url, "API_CREDENTIALS": f"{API_KEY}:{API_SECRET}",
                 "SECRET_KEY": "bench-secret-key-" + "0123456789" * 4, "LOG_LEVEL": "WARNING"}
 
-    def _wait_redis(self, process: subprocess.Popen, port: int) -> None:
+    def _wait_redis(self, process: subprocess.Popen) -> None:
+        client = redis_client.Redis.from_url(self.redis_url)
         for _ in range(100):
             if process.poll() is not None:
                 raise BenchError(f"redis-server exited:\n{self.log_tail('redis')}")
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    return
-            except OSError:
+                client.ping()
+                return
+            except redis_client.ConnectionError:
                 time.sleep(0.05)
         raise BenchError("redis-server did not start")
 

@@ -2,6 +2,7 @@
 and the official `twilio` SDK's Verify client pointed at it."""
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -44,16 +45,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_redis(folder: str) -> tuple[subprocess.Popen, str]:
-    """A redis-server of our own on a free port with its data in `folder`, answering: (process, url)."""
+def start_redis(folder: str, unix_socket: bool = False) -> tuple[subprocess.Popen, str]:
+    """A redis-server of our own with its data in `folder`, answering: (process, url). On a free
+    TCP port, or with `unix_socket` on a Unix socket in `folder` only (no TCP port)."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.exit("redis-server is not installed: run ./dev test, which installs it", returncode=3)
-    port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", folder,
-                                "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"redis://127.0.0.1:{port}/0"
+    if unix_socket:
+        path = os.path.join(folder, "redis.sock")
+        listen, url = ["--port", "0", "--unixsocket", path, "--unixsocketperm", "700"], f"unix://{path}?db=0"
+    else:
+        port = free_port()
+        listen, url = ["--port", str(port), "--bind", "127.0.0.1"], f"redis://127.0.0.1:{port}/0"
+    process = subprocess.Popen([binary, *listen, "--dir", folder, "--save", "", "--appendonly", "no",
+                                "--protected-mode", "yes"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     client = redis.Redis.from_url(url)
     for _ in range(100):
         try:

@@ -11,24 +11,40 @@ import requests
 from conftest import MOBILE, ROOT, code_in, free_port, verify_client
 
 
-def test_dev_run_brings_up_a_working_service(tmp_path):
+def dev_run(state: Path) -> tuple[subprocess.Popen, str, int, int]:
+    """`./dev run` with nothing configured and its state in `state`, once it says it is running:
+    (its process, what it printed, telverify's port, the stand-in's port)."""
     port, standin_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "REDIS_", "API_", "SECRET_"))}
-    env.update(PORT=str(port), STANDIN_PORT=str(standin_port), TELVERIFY_STATE_DIR=str(tmp_path))
+    env.update(PORT=str(port), STANDIN_PORT=str(standin_port), TELVERIFY_STATE_DIR=str(state))
+    state.mkdir(parents=True, exist_ok=True)
+    log_path = state.parent / f"{state.name[:20]}-run.log"
+    process = subprocess.Popen([str(Path(ROOT) / "dev"), "run"], cwd=ROOT, env=env, stdout=log_path.open("w"),
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 120
+    try:
+        while "telverify is running" not in log_path.read_text():
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, "./dev run did not start in 120 s"
+            time.sleep(0.2)
+    except BaseException:
+        stop(process)
+        raise
+    return process, log_path.read_text(), port, standin_port
+
+
+def stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(20)
+
+
+def test_dev_run_brings_up_a_working_service(tmp_path):
     # Generated secrets (secrets.token_urlsafe) start with "-" one time in 64: ./dev run must
     # take them as they come (the stand-in once refused such a token as a missing argument).
     for name in ("standin-auth-token", "dev-api-secret", "secret-key"):
         (tmp_path / name).write_text("-" + "x1Y_" * 10 + "\n")
-    log = (tmp_path / "run.log").open("w+")
-    process = subprocess.Popen([str(Path(ROOT) / "dev"), "run"], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+    process, output, port, standin_port = dev_run(tmp_path)
     try:
-        deadline = time.monotonic() + 120
-        while "telverify is running" not in (tmp_path / "run.log").read_text():
-            assert process.poll() is None, (tmp_path / "run.log").read_text()
-            assert time.monotonic() < deadline, "./dev run did not start in 120 s"
-            time.sleep(0.2)
-        output = (tmp_path / "run.log").read_text()
         key, secret = re.search(r"API credentials:\s+(\S+) : (\S+)", output).groups()
         sdk = verify_client(f"http://127.0.0.1:{port}", key, secret)
         service = sdk.verify.v2.services.create(friendly_name="Acme")
@@ -36,7 +52,9 @@ def test_dev_run_brings_up_a_working_service(tmp_path):
         texts = requests.get(f"http://127.0.0.1:{standin_port}/_standin/messages", params={"to": MOBILE}).json()
         check = sdk.verify.v2.services(service.sid).verification_checks.create(to=MOBILE, code=code_in(texts[0]))
         assert check.status == "approved"
-        assert (tmp_path / "redis").is_dir()  # the private Redis keeps its data in the state folder
+        # The private Redis keeps its data in the state folder, and listens on a Unix socket there.
+        assert f"private Redis on unix://{tmp_path}/redis/redis.sock?db=0" in output, output
+        assert (tmp_path / "redis" / "redis.sock").is_socket()
         assert_workers_pinned(process.pid)
         # A worker that dies is replaced on the CPU it left (config/gunicorn.conf.py's pre_fork).
         first = gunicorn_workers(process.pid)
@@ -47,8 +65,19 @@ def test_dev_run_brings_up_a_working_service(tmp_path):
             time.sleep(0.2)
         assert_workers_pinned(process.pid)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(20)
+        stop(process)
+
+
+def test_dev_run_in_a_folder_too_deep_for_a_unix_socket_uses_tcp(tmp_path):
+    """Linux refuses a Unix socket path over 107 bytes: then the private Redis listens on TCP."""
+    state = tmp_path / ("deep-" * 20)
+    process, output, port, _ = dev_run(state)
+    try:
+        assert re.search(r"private Redis on redis://127\.0\.0\.1:\d+/0", output), output
+        assert not (state / "redis" / "redis.sock").exists()
+        assert requests.get(f"http://127.0.0.1:{port}/healthz/ready", timeout=10).status_code == 200
+    finally:
+        stop(process)
 
 
 def gunicorn_workers(session: int) -> list[int]:

@@ -427,10 +427,11 @@ def test_health_with_redis_up(client):
 
 # -- Redis stops answering -------------------------------------------------------------------------
 
-@pytest.fixture
-def pausable_redis(tmp_path):
-    """A redis-server of this test's own, which it may stop (SIGSTOP) and resume."""
-    process, url = start_redis(str(tmp_path))
+@pytest.fixture(params=["tcp", "unix"])
+def pausable_redis(request, tmp_path):
+    """A redis-server of this test's own, which it may stop (SIGSTOP) and resume: on TCP, and
+    on a Unix socket (the kernel keeps the same timeouts there)."""
+    process, url = start_redis(str(tmp_path), unix_socket=request.param == "unix")
     yield process, url
     process.send_signal(signal.SIGCONT)
     process.terminate()

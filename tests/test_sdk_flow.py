@@ -46,3 +46,29 @@ def test_wrong_credentials_are_refused(live):
     with pytest.raises(TwilioRestException) as raised:
         bad.verify.v2.services.create(friendly_name="Acme")
     assert (raised.value.status, raised.value.code) == (401, 20003)
+
+
+def test_the_whole_flow_over_a_redis_unix_socket(tmp_path, standin):
+    """REDIS_URL=unix://... (how ./dev run and the benchmark reach their private Redis): the
+    store, the hot path's own connection and the rate limits all work over the socket."""
+    from conftest import LiveServer, make_env, start_redis, verify_client
+    process, url = start_redis(str(tmp_path), unix_socket=True)
+    try:
+        with LiveServer(lambda base: make_env(url, standin.base_url, base, LIMIT_SENDS_PER_NUMBER="2 per hour")) \
+                as server:
+            sdk = verify_client(server.url)
+            service = sdk.verify.v2.services.create(friendly_name="Acme")
+            verifications = sdk.verify.v2.services(service.sid).verifications
+            verifications.create(to=MOBILE, channel="sms")
+            code = code_in(standin.wait_for_message(MOBILE))
+            checks = sdk.verify.v2.services(service.sid).verification_checks
+            wrong = checks.create(to=MOBILE, code="000000" if code != "000000" else "111111")
+            assert (wrong.status, wrong.valid) == ("pending", False)
+            assert checks.create(to=MOBILE, code=code).status == "approved"
+            verifications.create(to=MOBILE, channel="sms")  # the number's second send this hour
+            with pytest.raises(TwilioRestException) as refused:  # the limiter counts over the socket too
+                verifications.create(to=MOBILE, channel="sms")
+            assert (refused.value.status, refused.value.code) == (429, 60203)
+    finally:
+        process.terminate()
+        process.wait(10)
