@@ -7,6 +7,7 @@ verification, and compares them with the targets. It is a measurement, not a tes
 exits 0 when a target is missed, and non-zero only when the run itself fails.
 
     .venv/bin/python bench/run.py [--duration 5] [--rounds 3] [--connections 16] [--quick] [--redis-tcp]
+                            [--wrk-normal-priority]
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from services import (
     CpuMeter,
     Stack,
     run_wrk,
+    wrk_priority,
 )
 
 # Every number is in the UK mobile block +44 7400-7409 (phonenumbers: valid, MOBILE), with a
@@ -288,12 +290,12 @@ def expect_twiml(file, stack: Stack, marker: str) -> None:
         raise BenchError(f"{path} answered {answer.status_code} without {marker}: {answer.text[:300]}")
 
 
-def report(rows: list, memory: dict, stack: Stack, duration: int, rounds: int) -> None:
+def report(rows: list, memory: dict, stack: Stack, duration: int, rounds: int, wrk_runs: str) -> None:
     gunicorn = stack.gunicorn_settings()
     print(f"\nmachine: nproc={os.cpu_count()}; gunicorn {gunicorn['worker_class']}: workers={gunicorn['workers']}, "
           f"threads={gunicorn['threads']} (config/gunicorn.conf.py); Twilio stand-in delay "
           f"{TWILIO_DELAY * 1000:.0f} ms; Redis on {stack.redis_url}; wrk -t2 --latency, {duration} s per run, on "
-          f"the same machine.\n"
+          f"the same machine, at {wrk_runs}.\n"
           f"CPU: share of all cores busy during the scenario; other: the part not used by this benchmark's\n"
           f"processes (over a few % means other work on this machine lowered the figures: run again);\n"
           f"per worker: connections each gunicorn worker held mid-run; (run N): the earlier runs had a\n"
@@ -364,6 +366,8 @@ def main() -> int:
                         help="scenario runs per ratio, each between two baseline runs; the median counts (default 3)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument("--quick", action="store_true", help="one round of 3-second runs: a smoke run")
+    parser.add_argument("--wrk-normal-priority", action="store_true",
+                        help="run wrk at normal priority, not real time (p99 then counts wrk's waits for a core)")
     parser.add_argument("--redis-tcp", action="store_true",
                         help="reach Redis over TCP on loopback, not the Unix socket ./dev run uses")
     options = parser.parse_args()
@@ -377,6 +381,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="telverify-bench-") as folder:
         stack = Stack(folder, redis_tcp=options.redis_tcp)
+        wrk_runs = wrk_priority(not options.wrk_normal_priority)
         try:
             check_numbers()
             meter = CpuMeter([])
@@ -389,7 +394,7 @@ def main() -> int:
             print(f"running: redis {stack.redis_url}, stand-in {stack.standin_url}, telverify {stack.web_url}",
                   flush=True)
             rows, memory = run(duration, options.connections, rounds, stack)
-            report(rows, memory, stack, duration, rounds)
+            report(rows, memory, stack, duration, rounds, wrk_runs)
         except (BenchError, requests.RequestException, redis.RedisError) as exc:
             print(f"bench: the run failed: {exc}", file=sys.stderr)
             gunicorn_log = stack.log_tail("gunicorn", 2000)

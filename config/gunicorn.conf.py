@@ -8,19 +8,18 @@ import multiprocessing
 import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-worker_class = "gthread"
+# gunicorn's gthread worker, sharing kept-alive connections evenly among the workers (see it).
+worker_class = "config.workers.BalancedThreadWorker"
 # One process per core, pinned to it (below), with 32 threads: a request waiting on Redis or
 # Twilio holds a thread, and the process's other threads run meanwhile. Pinned, this beat two
 # processes per core (pinned or not) on the benchmark: same throughput, and in single runs p99
 # 10-14 ms instead of 12-53 ms, as no two processes trade one core under load.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", "32"))
-# Each worker listens on its own SO_REUSEPORT socket, and the kernel spreads new connections
-# evenly over them. On one shared socket, whichever worker wakes first accepts a burst of
-# connections and keeps them (keep-alive): seen in the benchmark as 14 of 16 connections on one
-# worker, so one core did the work of two (VerificationCheck 2,300/s, creates at 64 connections
-# 85/s; with this: 3,100/s and 260/s). Linux lets only the same user share the port.
-reuse_port = True
+# All workers accept from one socket, each only while it holds no more connections than the
+# others (config/workers.py): a socket per worker (SO_REUSEPORT) leaves the split to the kernel's
+# hash, seen in the benchmark as 11 of 16 connections on one worker.
+reuse_port = False
 # Twilio gives up on a webhook after 15 s; nothing we do should take longer.
 timeout = 20
 graceful_timeout = 20
@@ -43,6 +42,8 @@ pin_workers = os.environ.get("GUNICORN_PIN_WORKERS", "1") != "0" and hasattr(os,
 
 
 def pre_fork(server, worker):  # in the master: choose, so a respawned worker refills the CPU it left
+    from config.workers import ledger  # the worker class's module, loaded by the master already
+    worker.slot = ledger.claim({getattr(w, "slot", -1) for w in server.WORKERS.values()})
     if pin_workers:
         cpus = sorted(os.sched_getaffinity(0))
         taken = [getattr(w, "cpu", None) for w in server.WORKERS.values()]
@@ -55,6 +56,11 @@ def post_fork(server, worker):
             os.sched_setaffinity(0, {worker.cpu})
         except OSError as exc:  # the CPU was taken from us since the master looked: run unpinned
             server.log.warning("worker %s left unpinned: CPU %s: %s", os.getpid(), worker.cpu, exc)
+
+
+def child_exit(server, worker):  # in the master: its connections are gone with it
+    from config.workers import ledger
+    ledger.leave(worker.slot)
 
 
 def post_worker_init(worker):  # in the worker, once it has loaded the app

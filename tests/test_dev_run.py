@@ -2,6 +2,7 @@
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -56,6 +57,7 @@ def test_dev_run_brings_up_a_working_service(tmp_path):
         assert f"private Redis on unix://{tmp_path}/redis/redis.sock?db=0" in output, output
         assert (tmp_path / "redis" / "redis.sock").is_socket()
         assert_workers_pinned(process.pid)
+        assert_connections_shared(process.pid, port)
         # A worker that dies is replaced on the CPU it left (config/gunicorn.conf.py's pre_fork).
         first = gunicorn_workers(process.pid)
         os.kill(first[0], signal.SIGKILL)
@@ -103,3 +105,39 @@ def assert_workers_pinned(session: int) -> None:
     assert all(len(one) == 1 for one in pinned), pinned
     loads = [sum(cpu in one for one in pinned) for cpu in cpus]
     assert max(loads) - min(loads) <= 1, dict(zip(cpus, loads))
+
+
+def assert_connections_shared(session: int, port: int, count: int = 16) -> None:
+    """`count` kept-alive connections end up evenly on the workers (config/workers.py), not as
+    the kernel or the first worker to wake would have it."""
+    connections = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
+    try:
+        for connection in connections:
+            connection.sendall(b"GET /healthz/live HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        for connection in connections:
+            assert b" 200 " in connection.recv(4096).split(b"\r\n", 1)[0]
+        # The SDK's connection of the test above may be among them, kept alive.
+        held = [len(established_sockets(pid, port)) for pid in gunicorn_workers(session)]
+        assert count <= sum(held) <= count + 1 and max(held) - min(held) <= 1, held
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+def established_sockets(pid: int, port: int) -> set[int]:
+    """Inodes of the TCP connections to local `port` that process `pid` holds open."""
+    wanted = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # ESTABLISHED
+                wanted.add(int(fields[9]))
+    held = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:[") and int(target[8:-1]) in wanted:
+            held.add(int(target[8:-1]))
+    return held

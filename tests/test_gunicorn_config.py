@@ -43,3 +43,22 @@ def test_a_worker_freezes_what_it_loaded_out_of_the_collectors_scans():
     assert done.returncode == 0, done.stderr
     # What was loaded is frozen; what requests create later is not, and the collector still runs.
     assert done.stdout.split() == ["True", "True", "True"]
+
+
+def test_the_connection_ledger_leaves_out_workers_gone_or_silent(monkeypatch):
+    """config/workers.py: a worker accepts while it holds no more connections than the fewest of
+    the others; a worker that left, or has not written for STALE_SECONDS, does not count."""
+    from config import workers
+    ledger = workers.Ledger(slots=8)
+    # The lowest free slot: a worker that replaces slot 1's takes it again.
+    assert [ledger.claim(set()), ledger.claim({0}), ledger.claim({0, 1}), ledger.claim({0, 2})] == [0, 1, 2, 1]
+    assert ledger.fewest_of_others(0) is None  # alone
+    ledger.write(0, 9)
+    ledger.write(1, 7)
+    ledger.write(2, 8)
+    assert (ledger.fewest_of_others(0), ledger.fewest_of_others(1)) == (7, 8)
+    ledger.leave(1)
+    assert ledger.fewest_of_others(0) == 8
+    now = workers.time.monotonic()
+    monkeypatch.setattr(workers.time, "monotonic", lambda: now + workers.STALE_SECONDS + 1)
+    assert ledger.fewest_of_others(0) is None  # slot 2 has been silent too long
