@@ -351,12 +351,16 @@ def report(rows: list, memory: dict, stack: Stack, duration: int, rounds: int, w
                             f"{r['ratio']:.2f}x, p99 {r['worst_p99']:.2f} ms"))
             continue
         ceiling = conns / TWILIO_DELAY
-        note = f" (client ceiling {conns}/{TWILIO_DELAY} s = {ceiling:.0f}/s)" if ceiling < 150 else ""
-        targets.append((f"create >= 150/s at {conns} connections", r["rps"] >= 150, f"{r['rps']:.0f}/s{note}"))
+        if ceiling < 150:  # no server can: each of the client's connections waits 150 ms a create
+            targets.append((f"create at {conns} connections (the 150/s target is judged where the client allows "
+                            f"it)", None, f"{r['rps']:.0f}/s of the client's ceiling, {conns}/{TWILIO_DELAY} s = "
+                            f"{ceiling:.0f}/s"))
+            continue
+        targets.append((f"create >= 150/s at {conns} connections", r["rps"] >= 150, f"{r['rps']:.0f}/s"))
     targets.append(("Redis < 1 KB per pending verification", memory["per_verification"] < 1024,
                     f"{memory['per_verification']:.0f} B"))
     for name, met, figure in targets:
-        print(f"{'PASS' if met else 'MISS'}  {name}: {figure}")
+        print(f"{'----' if met is None else 'PASS' if met else 'MISS'}  {name}: {figure}")
 
 
 def main() -> int:
