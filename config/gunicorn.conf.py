@@ -18,7 +18,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 # All workers accept from one socket, each only while it holds no more connections than the
 # others (config/workers.py): a socket per worker (SO_REUSEPORT) leaves the split to the kernel's
-# hash, seen in the benchmark as 11 of 16 connections on one worker.
+# hash: 16 connections split 10+6 or worse in about half the benchmark's runs.
 reuse_port = False
 # Twilio gives up on a webhook after 15 s; nothing we do should take longer.
 timeout = 20
