@@ -5,8 +5,9 @@ which worker that is was left to chance: the kernel's hash of the connection (a 
 worker, SO_REUSEPORT), or whichever worker woke first (one shared socket; seen: 14 of 16
 connections on one worker). With the kernel's hash, 16 connections on 2 workers split 10+6 or
 worse in about half the benchmark's runs, and 11+5 in one in five: the worker holding 11
-answered each of them more slowly, its core saturated, while the other core had time to spare. A proxy in front of telverify, holding a few upstream connections for
-all its clients, meets the same lottery.
+answered each of them more slowly, its core saturated, while the other core had time to
+spare. A proxy in front of telverify, holding a few upstream connections for all its
+clients, meets the same lottery.
 
 So the workers share one listening socket, and each accepts only while it holds no more
 connections than the least loaded of the others: a small array shared by the workers (made in

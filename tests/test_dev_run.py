@@ -19,7 +19,7 @@ def dev_run(state: Path) -> tuple[subprocess.Popen, str, int, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "REDIS_", "API_", "SECRET_"))}
     env.update(PORT=str(port), STANDIN_PORT=str(standin_port), TELVERIFY_STATE_DIR=str(state))
     state.mkdir(parents=True, exist_ok=True)
-    log_path = state.parent / f"{state.name[:20]}-run.log"
+    log_path = state / "run.log"
     process = subprocess.Popen([str(Path(ROOT) / "dev"), "run"], cwd=ROOT, env=env, stdout=log_path.open("w"),
                                stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 120
