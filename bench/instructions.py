@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gc
 import io
 import json
 import os
@@ -75,6 +76,11 @@ def child(state_file: str, kind: str, first: int, count: int) -> None:
     sys.path.insert(0, str(ROOT))
     from app import create_app
     app = create_app(state["settings"])  # the gunicorn stack's own configuration
+    # As each gunicorn worker does once it has loaded the app (post_worker_init): otherwise a
+    # full collection of the loaded app, millions of instructions, lands in one run or the
+    # other depending on what its requests allocate.
+    gc.collect()
+    gc.freeze()
     statuses: dict[str, int] = {}
 
     def start_response(status, headers, exc_info=None):
