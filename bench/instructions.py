@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import base64
-import gc
 import io
 import json
 import os
 import re
+import runpy
 import shutil
 import subprocess
 import sys
@@ -76,11 +76,10 @@ def child(state_file: str, kind: str, first: int, count: int) -> None:
     sys.path.insert(0, str(ROOT))
     from app import create_app
     app = create_app(state["settings"])  # the gunicorn stack's own configuration
-    # As each gunicorn worker does once it has loaded the app (post_worker_init): otherwise a
-    # full collection of the loaded app, millions of instructions, lands in one run or the
-    # other depending on what its requests allocate.
-    gc.collect()
-    gc.freeze()
+    # What each gunicorn worker does once it has loaded the app (its garbage collector freeze):
+    # otherwise a full collection of the loaded app, millions of instructions, lands in one run
+    # or the other depending on what its requests allocate.
+    runpy.run_path(str(ROOT / "config" / "gunicorn.conf.py"))["post_worker_init"](None)
     statuses: dict[str, int] = {}
 
     def start_response(status, headers, exc_info=None):
