@@ -15,6 +15,7 @@ import argparse
 import base64
 import math
 import os
+import platform
 import shutil
 import signal
 import sys
@@ -292,7 +293,10 @@ def expect_twiml(file, stack: Stack, marker: str) -> None:
 
 def report(rows: list, memory: dict, stack: Stack, duration: int, rounds: int, wrk_runs: str) -> None:
     gunicorn = stack.gunicorn_settings()
-    print(f"\nmachine: nproc={os.cpu_count()}; gunicorn {gunicorn['worker_class']}: workers={gunicorn['workers']}, "
+    # The interpreter matters: pyenv's default build (no PGO, libpython shared) ran 5-10% slower.
+    python = f"Python {platform.python_version()} ({os.path.realpath(sys._base_executable)})"
+    print(f"\nmachine: nproc={os.cpu_count()}; {python}; gunicorn {gunicorn['worker_class']}: "
+          f"workers={gunicorn['workers']}, "
           f"threads={gunicorn['threads']} (config/gunicorn.conf.py); Twilio stand-in delay "
           f"{TWILIO_DELAY * 1000:.0f} ms; Redis on {stack.redis_url}; wrk -t2 --latency, {duration} s per run, on "
           f"the same machine, at {wrk_runs}.\n"
