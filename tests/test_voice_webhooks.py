@@ -270,15 +270,26 @@ def test_pound_on_a_verification_approved_meanwhile_apologises(client, auth, acm
     assert fetch(client, auth, verification)["status"] == "canceled"
 
 
-def test_pound_after_expiry_does_not_approve(client, auth, acme):
+@pytest.mark.parametrize("key", ["#", "5"])  # approve (decide_by_call), or replay the prompt (call_turn)
+def test_a_key_after_expiry_apologises_and_approves_nothing(client, auth, acme, key):
+    """Expiry is a matter of time: the call's webhooks see it with nothing written at expiry."""
     with freeze_time("2026-11-24 10:00:00") as clock:
         verification = start(client, auth, acme, "call_approve")
         twilio = Twilio(client, verification)
         twiml = twilio.twiml("answer")
         clock.tick(601)
-        late = press(twilio, twiml, "#")
-        assert "no longer active" in said(late)
+        late = press(twilio, twiml, key)
+        assert "no longer active" in said(late) and late[-1].tag == "Hangup"
+        assert late.find("Gather") is None
         assert fetch(client, auth, verification)["status"] == "expired"
+
+
+def test_the_call_names_the_verification_custom_name_over_the_service(client, auth, acme):
+    twilio = Twilio(client, start(client, auth, acme, "call_approve", CustomFriendlyName="Contoso Payroll"))
+    prompt = said(twilio.twiml("answer"))
+    assert "Contoso Payroll" in prompt and "Acme" not in prompt
+    confirm = said(press(twilio, twilio.twiml("answer"), "0"))  # the fraud report's confirmation
+    assert "for Contoso Payroll" in confirm and "Acme" not in confirm
 
 
 def test_an_approve_call_code_can_never_be_checked(client, auth, acme, redis_url):

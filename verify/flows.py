@@ -16,7 +16,7 @@ from .admission import Admission, blocked, locked_out
 from .carrier import CarrierUnavailable, translate
 from .codes import CodeBook, validate_custom_code
 from .errors import VerifyError
-from .records import Verification
+from .records import CallTurn, Verification
 from .store import Store
 
 log = logging.getLogger("telverify.verify")
@@ -240,14 +240,15 @@ class Verifications:
         return recorded.verification
 
     def call_turn(self, service_sid: str, sid: str, attempt: int, call_sid: str, **event: str
-                  ) -> tuple[Verification | None, dict | None]:
-        """record_call, and the service's friendly_name and dtmf_input_required (None when
-        the service is gone), in one round trip: every TwiML webhook of a call needs both."""
-        recorded, service = self.store.call_turn(service_sid, sid, attempt, call_sid, time.time(), **event)
-        if recorded.name != "recorded":
-            log.warning("call %s for verification %s attempt %d ignored: %s", call_sid, sid, attempt, recorded.name)
+                  ) -> tuple[CallTurn | None, dict | None]:
+        """record_call, answering what the call's webhook reads of its verification, and the
+        service's friendly_name and dtmf_input_required (None when the service is gone), in one
+        round trip: every TwiML webhook of a call needs both."""
+        name, turn, service = self.store.call_turn(service_sid, sid, attempt, call_sid, time.time(), **event)
+        if name != "recorded":
+            log.warning("call %s for verification %s attempt %d ignored: %s", call_sid, sid, attempt, name)
             return None, service
-        return recorded.verification, service
+        return turn, service
 
     def decide_by_call(self, service_sid: str, sid: str, to: str | None, attempt: int, call_sid: str,
                        decision: str) -> tuple[str, Verification | None, dict | None]:

@@ -101,11 +101,38 @@ class Verification(CheckedVerification):
         return calls[-1].outcome if calls else None
 
 
+@dataclass(frozen=True)
+class CallTurn:
+    """What a call's TwiML webhooks read of their verification (call_event.lua's 'turn'
+    reply): enough to choose and speak the call's next moment, nothing more. Reading the whole
+    verification instead cost each webhook 85,000 instructions more in the app (of 1.07 million,
+    counted with callgrind) and the script 19-20 us in Redis instead of 13-16, measured alone."""
+    sid: str
+    service_sid: str
+    to: str
+    status: str
+    locale: str
+    custom_friendly_name: str | None
+    sealed_code: str
+    channel: str  # this call's attempt's
+    answered_by: str | None  # answering-machine detection's verdict on this call, once known
+
+    @classmethod
+    def from_reply(cls, service_sid: str, sid: str, reply: list, now: float) -> "CallTurn":
+        channel, status, expires_at, to, locale, name, sealed_code, answered_by = reply
+        return cls(sid, service_sid, to, status_at(status, float(expires_at), now), locale or "en", name or None,
+                   sealed_code, channel, answered_by)
+
+
+def status_at(status: str, expires_at: float, now: float) -> str:
+    # Expiry is a matter of time, not of a write: read-only fetches see it too.
+    return "expired" if status == "pending" and now >= expires_at else status
+
+
 def verification_from_redis(service_sid: str, raw: dict[str, str], now: float) -> Verification:
     expires_at = float(raw["ex"])
     status, updated = raw["st"], float(raw["ua"])
-    if status == "pending" and now >= expires_at:
-        # Expiry is a matter of time, not of a write: read-only fetches see it too.
+    if status_at(status, expires_at, now) != status:
         status, updated = "expired", expires_at
     attempts = []
     for index in range(1, int(raw.get("sn", 0)) + 1):

@@ -14,7 +14,7 @@ from redis.exceptions import NoScriptError
 
 from . import keys
 from .wire import Wire
-from .records import (CheckedVerification, Verification, service_from_redis, service_to_redis,
+from .records import (CallTurn, CheckedVerification, Verification, service_from_redis, service_to_redis,
                       verification_from_redis)
 
 MAX_SENDS = 5
@@ -206,16 +206,18 @@ class Store:
                     status: str = "", answered_by: str = "", outcome: str = "") -> Outcome:
         """Outcome name: missing, foreign (the CallSid is not this attempt's call) or recorded."""
         _, result = self._read_and_run(None, "call_event", (keys.verification(service_sid, sid),),
-                                       [index, call_sid, status, answered_by, outcome])
+                                       [index, call_sid, status, answered_by, outcome, "all"])
         return self._outcome(service_sid, result, now)
 
     def call_turn(self, service_sid: str, sid: str, index: int, call_sid: str, now: float, *,
-                  status: str = "") -> tuple[Outcome, dict | None]:
-        """record_call, plus what the call says of its service (friendly_name,
+                  status: str = "") -> tuple[str, CallTurn | None, dict | None]:
+        """record_call, answering what a TwiML webhook reads (a CallTurn, not the whole
+        verification), plus what the call says of its service (friendly_name,
         dtmf_input_required; None when the service is gone), in one round trip."""
         service, result = self._run_for_call(service_sid, "call_event", (keys.verification(service_sid, sid),),
-                                             [index, call_sid, status, "", ""])
-        return self._outcome(service_sid, result, now), service
+                                             [index, call_sid, status, "", "", "turn"])
+        turn = CallTurn.from_reply(service_sid, sid, result[1:], now) if len(result) > 1 else None
+        return result[0], turn, service
 
     def _run_for_call(self, service_sid: str, script_name: str, script_keys: tuple, args: list) -> tuple:
         """(the call's service fields, None when the service is gone; the script's reply), in

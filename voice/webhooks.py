@@ -16,7 +16,7 @@ from flask import Response, current_app, jsonify, request
 
 from verify import sids
 from verify.errors import SERVICE_UNAVAILABLE, VerifyError
-from verify.records import Verification
+from verify.records import CallTurn, Verification
 from verify.webhooks import twilio_signed
 
 from . import bp
@@ -57,11 +57,17 @@ class CallRef:
 @dataclass(frozen=True)
 class LiveCall:
     ref: CallRef
-    verification: Verification
-    channel: str
-    answered_by: str | None
+    verification: CallTurn
     service: dict
     script: CallScript
+
+    @property
+    def channel(self) -> str:
+        return self.verification.channel
+
+    @property
+    def answered_by(self) -> str | None:
+        return self.verification.answered_by
 
 
 def _flows():
@@ -90,12 +96,12 @@ def _script(ref: CallRef, locale: str, name: str) -> CallScript:
     return CallScript(speaker, name, url)
 
 
-def _call_script(ref: CallRef, verification: Verification, service: dict) -> CallScript:
+def _call_script(ref: CallRef, verification: Verification | CallTurn, service: dict) -> CallScript:
     """The script of a call: in its verification's language, naming its custom or service name."""
     return _script(ref, verification.locale, verification.custom_friendly_name or service["friendly_name"])
 
 
-def _inactive(ref: CallRef | None = None, verification: Verification | None = None) -> Response:
+def _inactive(ref: CallRef | None = None, verification: Verification | CallTurn | None = None) -> Response:
     locale = verification.locale if verification else "en"
     return _twiml(_script(ref or CallRef("", "", 0, ""), locale, ""), "inactive")
 
@@ -105,14 +111,10 @@ def _open(ref: CallRef | None, pending_only: bool = True, **event: str) -> LiveC
     `pending_only=False` lets a decision through to decide_by_call.lua, which knows a repeat."""
     if ref is None:
         return _inactive()
-    verification, service = _flows().call_turn(ref.service_sid, ref.sid, ref.attempt, ref.call_sid, **event)
-    if verification is None or (pending_only and verification.status != "pending"):
-        return _inactive(ref, verification)
-    attempt = verification.attempt(ref.attempt)
-    if service is None or attempt is None:
-        return _inactive(ref, verification)
-    return LiveCall(ref, verification, attempt.channel, attempt.answered_by, service,
-                    _call_script(ref, verification, service))
+    turn, service = _flows().call_turn(ref.service_sid, ref.sid, ref.attempt, ref.call_sid, **event)
+    if turn is None or service is None or (pending_only and turn.status != "pending"):
+        return _inactive(ref, turn)
+    return LiveCall(ref, turn, service, _call_script(ref, turn, service))
 
 
 def _record(call: LiveCall, **event: str) -> None:
