@@ -294,7 +294,8 @@ def expect_twiml(file, stack: Stack, marker: str) -> None:
 def report(rows: list, memory: dict, stack: Stack, duration: int, rounds: int, wrk_runs: str) -> None:
     gunicorn = stack.gunicorn_settings()
     # The interpreter matters: pyenv's default build (no PGO, libpython shared) ran 5-25% slower.
-    python = f"Python {platform.python_version()} ({os.path.realpath(sys._base_executable)})"
+    interpreter = os.path.realpath(getattr(sys, "_base_executable", sys.executable))  # the venv's base
+    python = f"Python {platform.python_version()} ({interpreter})"
     print(f"\nmachine: nproc={os.cpu_count()}; {python}; gunicorn {gunicorn['worker_class']}: "
           f"workers={gunicorn['workers']}, "
           f"threads={gunicorn['threads']} (config/gunicorn.conf.py); Twilio stand-in delay "
