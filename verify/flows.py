@@ -251,18 +251,18 @@ class Verifications:
         return turn, service
 
     def decide_by_call(self, service_sid: str, sid: str, to: str | None, attempt: int, call_sid: str,
-                       decision: str) -> tuple[str, Verification | None, dict | None]:
+                       decision: str) -> tuple[str, CallTurn | None, dict | None]:
         """The person on an approve call approved (#) or reported fraud (0 then #). Returns the
-        outcome's name, the verification and the call's service fields (None: deleted)."""
-        decided, service = self.store.decide_by_call(service_sid, sid, to, attempt, call_sid, decision, time.time())
-        verification = decided.verification
-        if decided.name == "decided":
+        outcome's name, the verification as the call reads it and the call's service fields
+        (None: deleted)."""
+        name, turn, service = self.store.decide_by_call(service_sid, sid, to, attempt, call_sid, decision,
+                                                        time.time())
+        if name == "decided":
             level = logging.WARNING if decision == "fraud_reported" else logging.INFO
-            log.log(level, "verification %s to %s %s on call %s", sid, phone.Masked(verification.to), decision,
-                    call_sid)
-        elif decided.name != "repeat":
-            log.warning("verification %s: %s on call %s not applied (%s)", sid, decision, call_sid, decided.name)
-        return decided.name, verification, service
+            log.log(level, "verification %s to %s %s on call %s", sid, phone.Masked(turn.to), decision, call_sid)
+        elif name != "repeat":
+            log.warning("verification %s: %s on call %s not applied (%s)", sid, decision, call_sid, name)
+        return name, turn, service
 
     def record_delivery(self, service_sid: str, sid: str, attempt: int, status: str, error_code: str) -> bool:
         changed = self.store.mark_delivery(service_sid, sid, attempt, status, error_code)

@@ -216,8 +216,7 @@ class Store:
         dtmf_input_required; None when the service is gone), in one round trip."""
         service, result = self._run_for_call(service_sid, "call_event", (keys.verification(service_sid, sid),),
                                              [index, call_sid, status, "", "", "turn"])
-        turn = CallTurn.from_reply(service_sid, sid, result[1:], now) if len(result) > 1 else None
-        return result[0], turn, service
+        return *self._turn(service_sid, sid, result, now), service
 
     def _run_for_call(self, service_sid: str, script_name: str, script_keys: tuple, args: list) -> tuple:
         """(the call's service fields, None when the service is gone; the script's reply), in
@@ -244,21 +243,27 @@ class Store:
         return (replies[0] if read else None), replies[-1]
 
     def decide_by_call(self, service_sid: str, sid: str, to: str | None, index: int, call_sid: str, decision: str,
-                       now: float) -> tuple[Outcome, dict | None]:
-        """Outcome name: missing, foreign, repeat, final or decided (see decide_by_call.lua), and
-        the call's service fields as call_turn reads them, in one round trip. `to`: the
-        verification's number, needed (to block it) for fraud_reported only."""
+                       now: float) -> tuple[str, CallTurn | None, dict | None]:
+        """Outcome name: missing, foreign, repeat, final or decided (see decide_by_call.lua), the
+        verification as call_turn reads it, and the call's service fields as call_turn reads
+        them, in one round trip. `to`: the verification's number, needed (to block it) for
+        fraud_reported only."""
         script_keys = (keys.verification(service_sid, sid),)
         if decision == "fraud_reported":
             script_keys += (keys.blocked(service_sid, to),)
         service, result = self._run_for_call(
             service_sid, "decide_by_call", script_keys,
             [repr(now), index, call_sid, decision, FINAL_RETENTION_SECONDS, FRAUD_BLOCK_SECONDS])
-        outcome = self._outcome(service_sid, result, now)
-        if outcome.name == "decided" and decision == "fraud_reported":
+        name, turn = self._turn(service_sid, sid, result, now)
+        if name == "decided" and decision == "fraud_reported":
             # The index lives in the service's slot, not the number's: listed after the block.
             self.redis.zadd(keys.blocked_index(service_sid), {to: now + FRAUD_BLOCK_SECONDS})
-        return outcome, service
+        return name, turn, service
+
+    @staticmethod
+    def _turn(service_sid: str, sid: str, result: list, now: float) -> tuple[str, CallTurn | None]:
+        """The call scripts' reply: (outcome name, CallTurn; None when they found no call)."""
+        return result[0], CallTurn.from_reply(service_sid, sid, result[1:], now) if len(result) > 1 else None
 
     @staticmethod
     def _outcome(service_sid: str, result: list, now: float) -> Outcome:

@@ -16,7 +16,7 @@ from flask import Response, current_app, jsonify, request
 
 from verify import sids
 from verify.errors import SERVICE_UNAVAILABLE, VerifyError
-from verify.records import CallTurn, Verification
+from verify.records import CallTurn
 from verify.webhooks import twilio_signed
 
 from . import bp
@@ -96,12 +96,12 @@ def _script(ref: CallRef, locale: str, name: str) -> CallScript:
     return CallScript(speaker, name, url)
 
 
-def _call_script(ref: CallRef, verification: Verification | CallTurn, service: dict) -> CallScript:
+def _call_script(ref: CallRef, verification: CallTurn, service: dict) -> CallScript:
     """The script of a call: in its verification's language, naming its custom or service name."""
     return _script(ref, verification.locale, verification.custom_friendly_name or service["friendly_name"])
 
 
-def _inactive(ref: CallRef | None = None, verification: Verification | CallTurn | None = None) -> Response:
+def _inactive(ref: CallRef | None = None, verification: CallTurn | None = None) -> Response:
     locale = verification.locale if verification else "en"
     return _twiml(_script(ref or CallRef("", "", 0, ""), locale, ""), "inactive")
 

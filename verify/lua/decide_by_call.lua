@@ -2,8 +2,10 @@
 -- KEYS[1] the verification   KEYS[2] the number's block key (same slot; fraud_reported only)
 -- ARGV: 1 now, 2 attempt index, 3 CallSid, 4 decision: approved | fraud_reported,
 --       5 retention s, 6 block s
--- Returns {result, HGETALL...}; result: missing | foreign | repeat (this call already decided
--- so) | final (no longer pending: decided elsewhere, expired, canceled) | decided
+-- Returns {result, channel, st, ex, to, lc, fn, sc, m<n>} (false where unset), the reply
+-- call_event.lua gives a TwiML webhook (records.CallTurn); result: missing | foreign | repeat
+-- (this call already decided so) | final (no longer pending: decided elsewhere, expired,
+-- canceled) | decided
 local n, decision = ARGV[2], ARGV[4]
 local st, ex, bound, outcome, attempt = unpack(redis.call('HMGET', KEYS[1], 'st', 'ex', 'c' .. n, 'o' .. n,
   'a' .. n))
@@ -30,6 +32,7 @@ else
   end
   redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[5]) + 60))
 end
-local out = redis.call('HGETALL', KEYS[1])
+local out = redis.call('HMGET', KEYS[1], 'st', 'ex', 'to', 'lc', 'fn', 'sc', 'm' .. n)
+table.insert(out, 1, 'call_approve')
 table.insert(out, 1, result)
 return out
