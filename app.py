@@ -13,16 +13,21 @@ import sms
 import voice
 from config import ConfigError, Settings, load_settings
 from verify import api, errors
-from verify.admin import AdminStore
-from verify.admission import Admission, lockout_arguments
 from verify.api.auth import AuthGuard
-from verify.carrier import make_twilio_client
 from verify.codes import CodeBook
+from verify.core import Core, core
 from verify.errors import VerifyError
-from verify.flows import Verifications
 from verify.form_request import MAX_BODY, FormRequest
-from verify.guard import Limiter
-from verify.store import Store, connect
+from verify.protection.admission import Admission, lockout_arguments
+from verify.protection.windows import Limiter
+from verify.rate_limits import RateLimits
+from verify.safe_list import SafeList
+from verify.services import Services
+from verify.store.admin import AdminStore
+from verify.store.connection import connect
+from verify.store.verifications import Store
+from verify.twilio.client import make_twilio_client
+from verify.verifications import Verifications
 
 log = logging.getLogger("telverify")
 
@@ -41,27 +46,9 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
     app.url_map.merge_slashes = False  # before any route is added: each rule copies it
     # No Flask SECRET_KEY: telverify has no cookie sessions, and without one Flask skips
     # opening a signed session on every request.
-    app.config.update(TELVERIFY_SETTINGS=settings, MAX_CONTENT_LENGTH=MAX_BODY)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY)
     app.json.sort_keys = False
-    redis_client = connect(settings.redis_url)
-    limiter = Limiter(settings.redis_url)  # every rate-limit window (verify/guard.py)
-    twilio_client = make_twilio_client(settings)
-    channels = {"sms": sms.SmsChannel(twilio_client, settings)}
-    if settings.twilio_from_number:
-        channels["call"] = voice.CallChannel(twilio_client, settings)
-        channels["call_approve"] = voice.ApproveCallChannel(twilio_client, settings)
-    else:
-        log.warning("calls are disabled: they need TWILIO_FROM_NUMBER (a messaging service cannot call)")
-    store = Store(redis_client)
-    admin_store = AdminStore(redis_client)  # safe list and programmable rate limits
-    admission = Admission(limiter, admin_store, settings)
-    app.extensions["telverify"] = Verifications(store, CodeBook(settings.secret_key), channels, admission,
-                                                lockout_arguments(settings))
-    app.extensions["telverify.redis"] = redis_client
-    app.extensions["telverify.admin"] = admin_store
-    app.extensions["telverify.twilio"] = twilio_client
-    app.extensions["telverify.limiter"] = limiter
-    app.extensions["telverify.auth_guard"] = AuthGuard(limiter, settings)
+    _build_core(settings).install(app)
     if settings.trusted_proxies:
         # request.remote_addr becomes the address the outermost trusted proxy saw; the
         # entries a client wrote to X-Forwarded-For itself are left of it and never read.
@@ -73,19 +60,38 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(voice.bp)
-    _register_health(app, redis_client)
+    _register_health(app)
     _register_error_handlers(app)
     return app
 
 
-def _register_health(app: Flask, redis_client) -> None:
+def _build_core(settings: Settings) -> Core:
+    redis_client = connect(settings.redis_url)
+    limiter = Limiter(settings.redis_url)  # every rate-limit window (verify/protection/windows.py)
+    twilio_client = make_twilio_client(settings)
+    channels = {"sms": sms.SmsChannel(twilio_client, settings)}
+    if settings.twilio_from_number:
+        channels["call"] = voice.CallChannel(twilio_client, settings)
+        channels["call_approve"] = voice.ApproveCallChannel(twilio_client, settings)
+    else:
+        log.warning("calls are disabled: they need TWILIO_FROM_NUMBER (a messaging service cannot call)")
+    store, admin_store = Store(redis_client), AdminStore(redis_client)
+    services = Services(store, admin_store)
+    verifications = Verifications(store, services, CodeBook(settings.secret_key), channels,
+                                  Admission(limiter, admin_store, settings), lockout_arguments(settings))
+    return Core(settings=settings, redis=redis_client, services=services, verifications=verifications,
+                rate_limits=RateLimits(admin_store, services), safe_list=SafeList(admin_store), limiter=limiter,
+                auth_guard=AuthGuard(limiter, settings), channels=channels)
+
+
+def _register_health(app: Flask) -> None:
     @app.get("/healthz/live")
     def live():
         return jsonify(status="ok")
 
     @app.get("/healthz/ready")
     def ready():
-        redis_client.ping()
+        core().redis.ping()
         return jsonify(status="ok")
 
 

@@ -27,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 import phonenumbers
 import redis
 import requests
-from webhooks import take_calls, write_signed
 from services import (
     API_KEY,
     API_SECRET,
@@ -38,6 +37,7 @@ from services import (
     run_wrk,
     wrk_priority,
 )
+from webhooks import take_calls, write_signed
 
 # Every number is in the UK mobile block +44 7400-7409 (phonenumbers: valid, MOBILE), with a
 # six-digit suffix; each use gets its own block so no two verifications share a number

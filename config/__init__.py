@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from verify import protection
-from verify.protection import AllowedCountries
+from verify import locales
+from verify.protection import rules
+from verify.protection.rules import AllowedCountries
 
 DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
 SECRET_NAMES = ("TWILIO_AUTH_TOKEN", "API_CREDENTIALS", "SECRET_KEY")
@@ -40,7 +41,7 @@ class Settings:
     auth_failures_before_delay: int  # failed Basic auths per address per window before slowing
     auth_failures_before_block: int  # ... before refusing the address outright
     auth_failure_window_seconds: int
-    limits: dict  # built-in limit name -> tuple of `limits` items (verify/protection.py)
+    limits: dict  # built-in limit name -> tuple of `limits` items (verify/protection/rules.py)
     lockout_failed_checks: int
     allowed_countries: AllowedCountries
 
@@ -79,17 +80,14 @@ def _parse_credentials(raw: str, problems: list[str]) -> dict[str, str]:
     return pairs
 
 
-VOICE_LANGUAGES = ("en", "es", "fr", "de", "pt")
-
-
 def _parse_voice_names(raw: str, problems: list[str]) -> dict[str, str]:
     names: dict[str, str] = {}
     for item in filter(None, (part.strip() for part in raw.split(","))):
         language, sep, voice = item.partition("=")
-        if not sep or language.strip() not in VOICE_LANGUAGES or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}",
+        if not sep or language.strip() not in locales.LANGUAGES or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}",
                                                                                    voice.strip()):
             problems.append(f"VOICE_NAMES: '{item}' must be language=voice, the language one of "
-                            f"{', '.join(VOICE_LANGUAGES)}, e.g. en=Polly.Amy")
+                            f"{', '.join(locales.LANGUAGES)}, e.g. en=Polly.Amy")
             continue
         names[language.strip()] = voice.strip()
     return names
@@ -98,19 +96,19 @@ def _parse_voice_names(raw: str, problems: list[str]) -> dict[str, str]:
 def _parse_protection(env, problems: list[str]):
     """The built-in abuse limits (LIMIT_<NAME>), the lockout threshold and geo permissions."""
     limits = {}
-    for name, default in protection.LIMIT_DEFAULTS.items():
+    for name, default in rules.LIMIT_DEFAULTS.items():
         variable = f"LIMIT_{name.upper()}"
         text = _read(env, variable) or default
         try:
-            limits[name] = protection.parse_limit(text)
+            limits[name] = rules.parse_limit(text)
         except ValueError:
             problems.append(f"{variable}: '{text}' must be like '10 per 10 minutes; 30 per day', or 'unlimited'")
             limits[name] = ()
-    lockout = _whole_number(env, "LOCKOUT_FAILED_CHECKS", protection.LOCKOUT_DEFAULT, 1, 100, problems,
+    lockout = _whole_number(env, "LOCKOUT_FAILED_CHECKS", rules.LOCKOUT_DEFAULT, 1, 100, problems,
                             " (NIST SP 800-63B's maximum)")
-    text = _read(env, "ALLOWED_COUNTRIES") or protection.ALLOWED_COUNTRIES_DEFAULT
+    text = _read(env, "ALLOWED_COUNTRIES") or rules.ALLOWED_COUNTRIES_DEFAULT
     try:
-        allowed = protection.AllowedCountries.parse(text)
+        allowed = rules.AllowedCountries.parse(text)
     except ValueError as exc:
         problems.append(f"ALLOWED_COUNTRIES: '{exc}' is neither an ISO country (US) nor a calling code (44), nor *")
         allowed = None

@@ -1,10 +1,9 @@
 """The `sms` channel: one text through the account's sender, with a delivery callback."""
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from verify.errors import LANDLINE, VerifyError
 from verify.phone import Destination, mask
+from verify.twilio.callbacks import AttemptRef, callback_url
 
 from .texts import code_message
 
@@ -26,13 +25,13 @@ class SmsChannel:
 
     def send(self, verification, code: str, service: dict, attempt: int) -> None:
         name = verification.custom_friendly_name or service["friendly_name"]
-        query = urlencode({"service": verification.service_sid, "verification": verification.sid,
-                           "attempt": attempt})
+        report_url = callback_url(self.settings.signature_base_url, "/sms/status",
+                                  AttemptRef(verification.service_sid, verification.sid, attempt))
         sender = ({"messaging_service_sid": self.settings.twilio_messaging_service_sid}
                   if self.settings.twilio_messaging_service_sid else {"from_": self.settings.twilio_from_number})
         self.twilio.messages.create(
             to=verification.to,
             body=code_message(verification.locale, name, code, service["do_not_share_warning_enabled"]),
-            status_callback=f"{self.settings.signature_base_url}/sms/status?{query}",
+            status_callback=report_url,
             **sender,
         )

@@ -1,10 +1,11 @@
-"""POST /sms/status: Twilio's delivery reports for the texts we sent."""
+"""POST /sms/status: Twilio's delivery reports for the texts telverify sent."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 
-from verify import sids
-from verify.webhooks import twilio_signed
+from verify.core import core
+from verify.twilio.callbacks import attempt_of
+from verify.twilio.signatures import twilio_signed
 
 from . import bp
 
@@ -12,11 +13,9 @@ from . import bp
 @bp.post("/status")
 @twilio_signed
 def delivery_status():
-    service_sid, sid = request.args.get("service", ""), request.args.get("verification", "")
-    attempt = request.args.get("attempt", "")
-    status = request.form.get("MessageStatus", "")
+    ref = attempt_of(request.args)
     # Twilio retries a webhook that fails, so a report we cannot use still gets 204.
-    if sids.is_sid(service_sid, sids.SERVICE) and sids.is_sid(sid, sids.VERIFICATION) and attempt.isdigit():
-        current_app.extensions["telverify"].record_delivery(
-            service_sid, sid, int(attempt), status, request.form.get("ErrorCode", ""))
+    if ref is not None:
+        core().verifications.record_delivery(ref.service_sid, ref.verification_sid, ref.attempt,
+                                             request.form.get("MessageStatus", ""), request.form.get("ErrorCode", ""))
     return "", 204

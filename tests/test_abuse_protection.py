@@ -7,7 +7,7 @@ import logging
 import pytest
 from freezegun import freeze_time
 
-from conftest import LANDLINE, MOBILE, make_env
+from tests.support import LANDLINE, MOBILE, make_env
 
 OTHER_MOBILE = "+447400123457"  # same prefix (+44740) as MOBILE
 FAR_MOBILE = "+447800123456"  # another prefix (+44780)
@@ -199,7 +199,7 @@ def strict(redis_url, standin):
 
 
 def code_sent(standin, to=MOBILE):
-    from conftest import code_in
+    from tests.support import code_in
     return code_in(standin.wait_for_message(to, count=len(standin.messages(to))))
 
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 import redis
@@ -24,11 +25,12 @@ from limits import parse
 from redis.crc import key_slot
 
 from config import load_settings
-from conftest import API_KEY, API_SECRET, ROOT, LiveServer, create_app, free_port, make_env
-from test_robustness import assert_twilio_error
-from verify import keys
+from tests.support import API_KEY, API_SECRET, ROOT, LiveServer, create_app, free_port, make_env
+from tests.test_robustness import assert_twilio_error
 from verify.api.auth import LONGEST_DELAY, AuthGuard, client_address, delay_after
-from verify.guard import Limiter, Refusal
+from verify.core import Core
+from verify.protection.windows import Limiter, Refusal
+from verify.store import keys
 
 WRONG = (API_KEY, "not-the-secret-at-all")
 GOOD = (API_KEY, API_SECRET)
@@ -45,9 +47,8 @@ class Sleeps(list):
 def guarded(app, sleep=None, max_delayed: int = 8) -> Sleeps:
     """Give the app's auth guard a recording sleep (and a slot count); return the recording."""
     sleep = sleep if sleep is not None else Sleeps()
-    app.extensions["telverify.auth_guard"] = AuthGuard(app.extensions["telverify.limiter"],
-                                                       app.config["TELVERIFY_SETTINGS"], sleep=sleep,
-                                                       max_delayed=max_delayed)
+    core = Core.of(app)
+    replace(core, auth_guard=AuthGuard(core.limiter, core.settings, sleep=sleep, max_delayed=max_delayed)).install(app)
     return sleep
 
 
@@ -151,10 +152,9 @@ def test_fifty_simultaneous_hits_on_five_per_minute_let_exactly_five_through(lim
 
 
 PROCESS = """
-import sys, threading, redis
-sys.path.insert(0, {root!r})
+import threading, redis
 from limits import parse
-from verify.guard import Limiter
+from verify.protection.windows import Limiter
 url = {url!r}
 limiter, db = Limiter(url), redis.Redis.from_url(url)
 db.incr("test:ready")
@@ -171,8 +171,8 @@ print(sum(allowed))
 
 
 def test_fifty_hits_from_five_processes_let_exactly_five_through(redis_url, db, limiter):
-    script = PROCESS.format(root=str(ROOT), url=redis_url)
-    processes = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    script = PROCESS.format(url=redis_url)
+    processes = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT)
                  for _ in range(5)]
     try:
         # Wait until all five are connected and waiting, so their hits overlap.
@@ -240,8 +240,8 @@ def test_failures_are_slowed_then_the_address_is_refused_even_with_good_credenti
         # No credentials, wrong ones, or another path under /v2: all refused, none counted.
         assert client.get("/v2/Services").status_code == 429
         assert client.post("/v2/Services", data={"FriendlyName": "x"}, auth=WRONG).status_code == 429
-        assert app.extensions["telverify.limiter"].used(app.extensions["telverify.auth_guard"].failures,
-                                                        "auth-failures", "127.0.0.1") == 5
+        core = Core.of(app)
+        assert core.limiter.used(core.auth_guard.failures, "auth-failures", "127.0.0.1") == 5
         assert sleeps == [0.25, 0.5, 1.0]
         assert client.get("/healthz/live").status_code == 200  # only /v2 is guarded
 
@@ -384,7 +384,7 @@ def test_behind_two_proxies_the_address_seen_by_the_outer_one_counts(serve):
 
 def test_without_trusted_proxies_a_forged_x_forwarded_for_changes_nothing(serve, db):
     server = serve()  # TRUSTED_PROXIES defaults to 0
-    assert server.app.config["TELVERIFY_SETTINGS"].trusted_proxies == 0
+    assert Core.of(server.app).settings.trusted_proxies == 0
     for forged in ("203.0.113.1", "203.0.113.2", "203.0.113.3"):
         assert get(server, WRONG, forged).status_code == 401
     refused = get(server, GOOD, "203.0.113.4")

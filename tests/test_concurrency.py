@@ -5,7 +5,7 @@ from collections import Counter
 import redis
 import requests
 
-from conftest import API_KEY, API_SECRET, MOBILE, code_in
+from tests.support import API_KEY, API_SECRET, MOBILE, code_in
 
 
 def burst(url: str, forms: list[dict]) -> list[requests.Response]:
@@ -78,8 +78,10 @@ def test_simultaneous_approve_and_fraud_key_presses_decide_once(live, service, s
     """Thirty signed key-press webhooks of one approve call at once, half approving (#) and half
     confirming a fraud report (0 then #): exactly one decision stands, and every answer agrees."""
     from urllib.parse import urlencode
+
     from twilio.request_validator import RequestValidator
-    from conftest import AUTH_TOKEN
+
+    from tests.support import AUTH_TOKEN
 
     standin.set_callee(MOBILE, answer="no-answer")  # this test plays Twilio's webhooks itself
     verification = requests.post(f"{live.url}/v2/Services/{service.sid}/Verifications",
@@ -129,7 +131,7 @@ def test_a_rate_limit_bucket_lets_exactly_its_max_through_across_app_instances(l
     """Verify's programmable rate limits: a bucket of 5 and fifty simultaneous starts for fifty
     numbers with the same end-user address, spread over two app instances (two connection
     pools, as two gunicorn workers have): exactly 5 go out, the rest are 429 20429."""
-    from conftest import LiveServer, make_env
+    from tests.support import LiveServer, make_env
 
     auth = (API_KEY, API_SECRET)
     service = requests.post(f"{live.url}/v2/Services", data={"FriendlyName": "Acme"}, auth=auth).json()["sid"]

@@ -7,8 +7,18 @@ import sys
 import pytest
 
 from config import ConfigError, Settings, load_settings
-from conftest import (ACCOUNT_SID, API_KEY, API_SECRET, AUTH_TOKEN, FROM_NUMBER, MOBILE, ROOT, SECRET_KEY,
-                      create_app, make_env)
+from tests.support import (
+    ACCOUNT_SID,
+    API_KEY,
+    API_SECRET,
+    AUTH_TOKEN,
+    FROM_NUMBER,
+    MOBILE,
+    ROOT,
+    SECRET_KEY,
+    create_app,
+    make_env,
+)
 
 MESSAGING_SID = "MG" + "0123456789abcdef" * 2
 

@@ -16,8 +16,20 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect, sync_playwright
 
-from conftest import (ACCOUNT_SID, API_KEY, API_SECRET, AUTH_TOKEN, FROM_NUMBER, LANDLINE, MOBILE,
-                      ROOT, LiveServer, free_port, make_env, verify_client)
+from tests.support import (
+    ACCOUNT_SID,
+    API_KEY,
+    API_SECRET,
+    AUTH_TOKEN,
+    FROM_NUMBER,
+    LANDLINE,
+    MOBILE,
+    ROOT,
+    LiveServer,
+    free_port,
+    make_env,
+    verify_client,
+)
 from twilio_standin import StandIn
 from twilio_standin.twiml import SECONDS_PER_WORD
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from conftest import MOBILE, ROOT, code_in, free_port, verify_client
+from tests.support import MOBILE, ROOT, code_in, free_port, verify_client
 
 
 def dev_run(state: Path) -> tuple[subprocess.Popen, str, int, int]:

@@ -3,7 +3,7 @@ case is in test_dev_run), and the garbage collector's freeze of the loaded app."
 import subprocess
 import sys
 
-from conftest import ROOT
+from tests.support import ROOT
 
 # Runs in a child process: post_fork pins the process that calls it.
 PROBE = """

@@ -1,7 +1,7 @@
 """Contract tests: the Twilio REST requests telverify makes, checked against Twilio's own spec.
 
 Why this exists: the local stand-in only knows what we taught it. Here the real `twilio`
-library, redirected by verify.carrier.RedirectingHttpClient exactly as in production, sends
+library, redirected by verify.twilio.client.RedirectingHttpClient exactly as in production, sends
 our SMS and voice requests to Stoplight Prism serving Twilio's official REST API v2010
 OpenAPI spec (tests/prism.py). Prism validates each request (required fields, types, enums,
 URI formats, form encoding, Basic auth) and answers 422 when it breaks the contract; a
@@ -13,23 +13,15 @@ Skipped only when Prism is not installed (`npm ci` in the repo root installs it)
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
 
-TESTS_DIR = Path(__file__).resolve().parent
-REPO_ROOT = TESTS_DIR.parent
-for _path in (str(TESTS_DIR), str(REPO_ROOT)):  # tests/prism.py and the `verify` package
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-from twilio.base.exceptions import TwilioRestException  # noqa: E402
-from twilio.rest import Client  # noqa: E402
-
-from prism import PRISM_BIN, patch_spec, prism_available, prism_mock, spec_path  # noqa: E402
-from verify.carrier import RedirectingHttpClient  # noqa: E402
+from tests.prism import PRISM_BIN, patch_spec, prism_available, prism_mock, spec_path
+from tests.support import ROOT
+from verify.twilio.client import RedirectingHttpClient
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "token"
@@ -48,7 +40,7 @@ needs_prism = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def prism_url():
     if not prism_available():
-        pytest.skip(f"Stoplight Prism is not installed ({PRISM_BIN} missing): run `npm ci` in {REPO_ROOT}")
+        pytest.skip(f"Stoplight Prism is not installed ({PRISM_BIN} missing): run `npm ci` in {ROOT}")
     with prism_mock() as base_url:
         yield base_url
 
@@ -171,7 +163,7 @@ def test_unpatched_spec_shows_the_prism_quirk():
 def test_our_sms_channel_passes_the_contract(prism_url, redis_url, sender):
     """telverify itself sends the text to Prism: its Messages request must satisfy Twilio's spec."""
     from app import create_app
-    from conftest import API_KEY, API_SECRET, MOBILE, make_env
+    from tests.support import API_KEY, API_SECRET, MOBILE, make_env
 
     app = create_app(make_env(redis_url, prism_url, "http://localhost", **sender))
     web = app.test_client()
@@ -187,7 +179,7 @@ def test_our_call_channels_pass_the_contract(prism_url, redis_url, channel, to):
     """telverify places the call on Prism: its Calls request (answering-machine detection, status
     events, the extension as SendDigits) must satisfy Twilio's spec."""
     from app import create_app
-    from conftest import API_KEY, API_SECRET, make_env
+    from tests.support import API_KEY, API_SECRET, make_env
 
     app = create_app(make_env(redis_url, prism_url, "http://localhost"))
     web = app.test_client()

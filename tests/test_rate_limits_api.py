@@ -6,11 +6,11 @@ import pytest
 import redis
 import requests
 
-from api_asserts import at_once, invalid, list_refused, refused
-from conftest import ACCOUNT_SID, API_KEY, API_SECRET
-from verify import admin, keys
-from verify.admin import AdminStore, Bucket
-from verify.store import connect
+from tests.api_asserts import at_once, invalid, list_refused, refused
+from tests.support import ACCOUNT_SID, API_KEY, API_SECRET
+from verify.store import admin, keys
+from verify.store.admin import AdminStore, Bucket
+from verify.store.connection import connect
 
 AUTH = (API_KEY, API_SECRET)
 RATE_LIMIT_FIELDS = ["sid", "service_sid", "account_sid", "unique_name", "description", "date_created",

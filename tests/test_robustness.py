@@ -8,7 +8,7 @@ import threading
 import pytest
 import redis
 
-from conftest import API_KEY, API_SECRET, MOBILE, create_app, free_port, make_env, start_redis
+from tests.support import API_KEY, API_SECRET, MOBILE, create_app, free_port, make_env, start_redis
 
 GOOD = "good"  # the `auth` fixture's credentials
 ZERO_SERVICE = "VA" + "0" * 32

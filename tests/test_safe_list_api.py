@@ -5,9 +5,10 @@ import time
 import pytest
 import requests
 
-from api_asserts import invalid, refused
-from conftest import API_KEY, API_SECRET, LANDLINE, MOBILE
-from verify.store import Store, connect
+from tests.api_asserts import invalid, refused
+from tests.support import API_KEY, API_SECRET, LANDLINE, MOBILE
+from verify.store.connection import connect
+from verify.store.verifications import Store
 
 AUTH = (API_KEY, API_SECRET)
 

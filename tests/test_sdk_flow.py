@@ -2,7 +2,7 @@
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
-from conftest import MOBILE, code_in
+from tests.support import MOBILE, code_in
 
 
 def test_sms_verification_is_sent_and_approved(sdk, service, standin):
@@ -41,7 +41,7 @@ def test_check_by_verification_sid(sdk, service, standin):
 
 
 def test_wrong_credentials_are_refused(live):
-    from conftest import verify_client
+    from tests.support import verify_client
     bad = verify_client(live.url, secret="not-the-secret-at-all")
     with pytest.raises(TwilioRestException) as raised:
         bad.verify.v2.services.create(friendly_name="Acme")
@@ -51,7 +51,7 @@ def test_wrong_credentials_are_refused(live):
 def test_the_whole_flow_over_a_redis_unix_socket(tmp_path, standin):
     """REDIS_URL=unix://... (how ./dev run and the benchmark reach their private Redis): the
     store, the hot path's own connection and the rate limits all work over the socket."""
-    from conftest import LiveServer, make_env, start_redis, verify_client
+    from tests.support import LiveServer, make_env, start_redis, verify_client
     process, url = start_redis(str(tmp_path), unix_socket=True)
     try:
         with LiveServer(lambda base: make_env(url, standin.base_url, base, LIMIT_SENDS_PER_NUMBER="2 per hour")) \

@@ -6,7 +6,7 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from conftest import ACCOUNT_SID, API_KEY, API_SECRET, MOBILE
+from tests.support import ACCOUNT_SID, API_KEY, API_SECRET, MOBILE
 
 AUTH = (API_KEY, API_SECRET)
 
@@ -108,7 +108,7 @@ def test_update(sdk, service):
 
 
 def test_update_changes_the_code_length_of_new_codes(sdk, service, standin):
-    from conftest import code_in
+    from tests.support import code_in
     sdk.verify.v2.services(service.sid).update(code_length=9)
     sdk.verify.v2.services(service.sid).verifications.create(to=MOBILE, channel="sms")
     assert len(code_in(standin.wait_for_message(MOBILE))) == 9

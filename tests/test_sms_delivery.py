@@ -5,7 +5,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
 from app import create_app
-from conftest import API_KEY, API_SECRET, AUTH_TOKEN, LANDLINE, MOBILE, code_in, make_env
+from tests.support import API_KEY, API_SECRET, AUTH_TOKEN, LANDLINE, MOBILE, code_in, make_env
 
 
 def start(sdk, service, to=MOBILE):

@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -23,11 +22,8 @@ from twilio.rest import Client
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # pytest may be run from anywhere, without a rootdir conftest
-    sys.path.insert(0, str(REPO))
-
-from twilio_standin import StandIn  # noqa: E402
+from tests.support import ROOT
+from twilio_standin import StandIn
 
 ACCOUNT_SID = "AC" + "1234567890abcdef" * 2
 AUTH_TOKEN = "standin-test-token"
@@ -326,7 +322,7 @@ def test_send_delay_requests_run_concurrently(standin):
 # -- command line ---------------------------------------------------------------------
 
 def test_module_help():
-    result = subprocess.run([sys.executable, "-m", "twilio_standin", "--help"], cwd=REPO,
+    result = subprocess.run([sys.executable, "-m", "twilio_standin", "--help"], cwd=ROOT,
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0 and "--send-delay" in result.stdout
 
@@ -334,7 +330,7 @@ def test_module_help():
 def test_module_runs_standalone():
     proc = subprocess.Popen(
         [sys.executable, "-m", "twilio_standin", "--port", "0", "--account-sid", ACCOUNT_SID,
-         "--auth-token", AUTH_TOKEN], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+         "--auth-token", AUTH_TOKEN], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         text=True)
     try:
         ready, _, _ = select.select([proc.stdout], [], [], 20)  # bounded wait for start-up

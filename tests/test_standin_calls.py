@@ -10,7 +10,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 import requests
@@ -21,14 +20,10 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.serving import make_server
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from twilio_standin import StandIn  # noqa: E402
-from twilio_standin.twiml import APPLICATION_ERROR  # noqa: E402
-
-from test_standin import RedirectingHttpClient, _QuietHandler  # noqa: E402  (one copy of each)
+from tests.support import ROOT
+from tests.test_standin import RedirectingHttpClient, _QuietHandler  # one copy of each
+from twilio_standin import StandIn
+from twilio_standin.twiml import APPLICATION_ERROR
 
 ACCOUNT_SID = "AC" + "1234567890abcdef" * 2
 AUTH_TOKEN = "standin-test-token"
@@ -663,7 +658,7 @@ def test_stop_ends_running_calls(voice):
 
 
 def test_module_help_mentions_call_flags():
-    result = subprocess.run([sys.executable, "-m", "twilio_standin", "--help"], cwd=REPO,
+    result = subprocess.run([sys.executable, "-m", "twilio_standin", "--help"], cwd=ROOT,
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0
     assert "--time-scale" in result.stdout and "--default-callee" in result.stdout

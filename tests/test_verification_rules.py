@@ -7,7 +7,7 @@ import redis
 from freezegun import freeze_time
 from twilio.base.exceptions import TwilioRestException
 
-from conftest import API_KEY, MOBILE, code_in
+from tests.support import API_KEY, MOBILE, code_in
 
 
 def start(sdk, service, to=MOBILE, **kwargs):

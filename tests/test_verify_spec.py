@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openapi_schema_validator import OAS30Validator
 
-from conftest import LANDLINE, MOBILE, code_in
-from prism import oai_dir
+from tests.prism import oai_dir
+from tests.support import LANDLINE, MOBILE, code_in
 
 SPEC = json.loads((oai_dir() / "twilio_verify_v2.json").read_text())
 METHODS = ("get", "post", "delete")

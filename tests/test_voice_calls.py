@@ -9,7 +9,7 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from conftest import API_KEY, API_SECRET, LANDLINE, MOBILE
+from tests.support import API_KEY, API_SECRET, LANDLINE, MOBILE
 from voice.speech import spoken_digits
 
 DESK_PHONE = "+1 212 555 0123 x123"

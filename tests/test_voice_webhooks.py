@@ -16,9 +16,9 @@ from freezegun import freeze_time
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
-from conftest import AUTH_TOKEN, LANDLINE, MOBILE, SECRET_KEY
-from verify import keys
+from tests.support import AUTH_TOKEN, LANDLINE, MOBILE, SECRET_KEY
 from verify.codes import CodeBook
+from verify.store import keys
 from voice.speech import spoken_digits
 
 BASE = "http://localhost"  # the app fixture's PUBLIC_BASE_URL
@@ -381,7 +381,7 @@ def test_the_call_speaks_the_verification_language_with_its_voice(client, auth, 
 
 def test_voice_names_are_configurable(redis_url, standin, auth):
     from app import create_app
-    from conftest import make_env
+    from tests.support import make_env
     app = create_app(make_env(redis_url, standin.base_url, BASE, VOICE_NAMES="de=Polly.Daniel, en=Polly.Amy"))
     client = app.test_client()
     service = client.post("/v2/Services", data={"FriendlyName": "Acme"}, auth=auth).get_json()

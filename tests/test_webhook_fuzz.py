@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-from conftest import AUTH_TOKEN, LANDLINE, MOBILE
+from tests.support import AUTH_TOKEN, LANDLINE, MOBILE
 
 BASE = "http://localhost"  # the app fixture's PUBLIC_BASE_URL
 TWIML_ROUTES = ("/voice/answer", "/voice/step", "/voice/key")

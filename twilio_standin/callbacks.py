@@ -18,9 +18,8 @@ import base64
 import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from email.utils import format_datetime
 from datetime import datetime, timezone
-
+from email.utils import format_datetime
 from http.client import HTTPConnection, HTTPSConnection
 from urllib.parse import unquote, urlencode, urlsplit
 

@@ -5,19 +5,28 @@ against Verify keep their error handling when they switch to telverify.
 """
 from __future__ import annotations
 
+# Verify's
 INVALID_PARAMETER = 60200
-MAX_CHECKS = 60202
-MAX_SENDS = 60203
-LANDLINE = 60205
+MAX_CHECKS = 60202  # too many wrong codes, on one verification or (a lockout) on one number
+MAX_SENDS = 60203  # too many sends of one verification, or to one number
+LANDLINE = 60205  # SMS to a fixed line
+TOO_MANY_RATE_LIMITS = 60207  # per service
+DUPLICATE_UNIQUE_NAME = 60208  # a rate limit's UniqueName, within its service
+TOO_MANY_BUCKETS = 60210  # per rate limit
+DUPLICATE_INTERVAL = 60211  # a bucket's Interval, within its rate limit
 CHANNEL_DISABLED = 60223
-DELIVERY_BLOCKED = 60605
-FRAUD_GUARD = 60410
-RATE_LIMITED = 20429
-NOT_FOUND = 20404
+FRAUD_GUARD = 60410  # a surge to one range of numbers (SMS pumping)
+ALREADY_LISTED = 60411  # the number is in the SafeList already
+DELIVERY_BLOCKED = 60605  # a country, number type or fraud block we never reach
+# Twilio's platform-wide
 AUTHENTICATE = 20003
 METHOD_NOT_ALLOWED = 20004
-SERVICE_UNAVAILABLE = 20503
+NOT_FOUND = 20404
+RATE_LIMITED = 20429
 INTERNAL = 20500
+SERVICE_UNAVAILABLE = 20503
+# Twilio's Messaging: the recipient replied STOP to the sender
+UNSUBSCRIBED = 21610
 
 
 class VerifyError(Exception):

@@ -5,7 +5,9 @@ import re
 
 from .errors import invalid
 
-SUPPORTED = ("en", "es", "fr", "de", "pt")
+# Every language telverify speaks: the texts (sms/texts.py), the calls' sentences and voices
+# (voice/speech.py) and VOICE_NAMES cover each of these, and only these.
+LANGUAGES = ("en", "es", "fr", "de", "pt")
 
 # Countries whose main language we speak; every other country gets English.
 _COUNTRY_LANGUAGE = {
@@ -20,8 +22,8 @@ def resolve(requested: str | None, region: str | None) -> str:
     if requested:
         match = re.fullmatch(r"([A-Za-z]{2})(?:[-_][A-Za-z0-9]{2,8})?", requested.strip())
         language = match.group(1).lower() if match else None
-        if language not in SUPPORTED:
+        if language not in LANGUAGES:
             raise invalid(f"Invalid parameter `Locale`: '{requested[:20]}' is not supported; "
-                          f"telverify speaks {', '.join(SUPPORTED)}.")
+                          f"telverify speaks {', '.join(LANGUAGES)}.")
         return language
     return _COUNTRY_LANGUAGE.get(region or "", "en")

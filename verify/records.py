@@ -4,9 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import sids
-from .protection import SERVICE_FIELDS as PROTECTION_FIELDS
 
 FINAL_STATUSES = ("approved", "canceled", "max_attempts_reached", "expired", "failed", "deleted")
+
+# The deployment's built-in limits (protection/rules.py), which a service may override with its
+# own `limit_<name>` field, as it may its geo permissions (`allowed_countries`).
+LIMIT_NAMES = ("sends_per_number", "calls_per_number", "verifications_per_number", "sends_per_prefix",
+               "sends_per_service")
+PROTECTION_FIELDS = (*(f"limit_{name}" for name in LIMIT_NAMES), "allowed_countries")
 
 # A service's settings as stored and as answered, with Verify's defaults.
 SERVICE_DEFAULTS = {
@@ -50,6 +55,15 @@ def service_from_redis(raw: dict[str, str]) -> dict:
 
 
 @dataclass(frozen=True)
+class SendingState:
+    """What a send to a number is decided on, read together before anything is counted."""
+    service: dict | None  # None: no such service
+    safe_listed: bool
+    blocked_seconds: int  # a fraud report's block, still this long
+    locked_seconds: int  # a lockout after wrong codes, still this long
+
+
+@dataclass(frozen=True)
 class Attempt:
     sid: str
     channel: str
@@ -58,7 +72,7 @@ class Attempt:
     error_code: str | None
     call_sid: str | None = None
     answered_by: str | None = None  # answering-machine detection: human, machine_start, fax...
-    outcome: str | None = None  # how a call ended for the verification (see voice/outcomes.py)
+    outcome: str | None = None  # how a call ended for the verification (docs/calls.md, call_outcome)
 
 
 @dataclass(frozen=True)
@@ -104,9 +118,9 @@ class Verification(CheckedVerification):
 @dataclass(frozen=True)
 class CallTurn:
     """What a call's TwiML webhooks read of their verification (call_event.lua's 'turn'
-    reply): enough to choose and speak the call's next moment, nothing more. Reading the whole
-    verification instead cost each webhook 85,000 instructions more in the app (of 1.07 million,
-    counted with callgrind) and the script 19-20 us in Redis instead of 13-16, measured alone."""
+    reply): enough to choose and speak the call's next moment, nothing more. Handing a whole
+    verification from Redis to Lua and back is most of what those scripts cost, and every
+    moment of every call runs one."""
     sid: str
     service_sid: str
     to: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from . import keys
+from .store import keys
 
 SERVICE = "VA"
 VERIFICATION = "VE"

@@ -1,10 +1,13 @@
 """The `call` and `call_approve` channels: placing the call that the webhooks then run."""
 from __future__ import annotations
 
-from urllib.parse import urlencode
+import logging
 
 from verify.errors import VerifyError
 from verify.phone import Destination
+from verify.twilio.callbacks import AttemptRef, callback_url
+
+log = logging.getLogger("telverify.voice")
 
 RING_SECONDS = 30  # long enough to reach a desk phone; voicemail usually answers later
 TIME_LIMIT_SECONDS = 300  # no verification call needs longer; bounds the cost of any loop
@@ -12,17 +15,9 @@ TIME_LIMIT_SECONDS = 300  # no verification call needs longer; bounds the cost o
 MACHINE_DETECTION_TIMEOUT = 10
 
 
-def webhook_url(settings, route: str, verification_sid: str, service_sid: str, attempt: int, **extra) -> str:
-    # Sids and the attempt number are URL-safe as they are (callers pass validated ones), and so
-    # are the extras when they are plain words and numbers (step names, rounds): urlencode costs
-    # ~8 us on every TwiML webhook, so only anything else goes through it.
-    query = f"service={service_sid}&verification={verification_sid}&attempt={int(attempt)}"
-    if extra:
-        if all(str(value).isascii() and str(value).isalnum() for value in extra.values()):
-            query += "".join(f"&{name}={value}" for name, value in extra.items())
-        else:
-            query += "&" + urlencode(extra)
-    return f"{settings.signature_base_url}/voice/{route}?{query}"
+def webhook_url(settings, route: str, ref: AttemptRef, **extra) -> str:
+    """Where Twilio asks what a call of this attempt does next (`route`: answer, step, key...)."""
+    return callback_url(settings.signature_base_url, f"/voice/{route}", ref, **extra)
 
 
 class VoiceChannel:
@@ -36,8 +31,10 @@ class VoiceChannel:
         return None  # landlines, mobiles and desk phones behind a switchboard can all take a call
 
     def send(self, verification, code: str, service: dict, attempt: int) -> str:
+        ref = AttemptRef(verification.service_sid, verification.sid, attempt)
+
         def url(route: str) -> str:
-            return webhook_url(self.settings, route, verification.sid, verification.service_sid, attempt)
+            return webhook_url(self.settings, route, ref)
 
         call = self.twilio.calls.create(
             to=verification.to,
@@ -46,13 +43,20 @@ class VoiceChannel:
             status_callback=url("status"), status_callback_method="POST",
             status_callback_event=["initiated", "ringing", "answered", "completed"],
             # Asynchronous detection: the call starts at once and says nothing secret until the
-            # verdict; a machine's verdict hangs the call up (see webhooks.machine_detected).
+            # verdict; a machine's verdict hangs the call up (webhooks.machine_detected).
             machine_detection="Enable", async_amd="true", async_amd_status_callback=url("amd"),
             async_amd_status_callback_method="POST", machine_detection_timeout=MACHINE_DETECTION_TIMEOUT,
             send_digits=verification.send_digits,
             timeout=RING_SECONDS, time_limit=TIME_LIMIT_SECONDS,
         )
         return call.sid
+
+    def hang_up(self, call_sid: str) -> None:
+        """End a call now (a machine answered). A call that has ended already is left as it is."""
+        try:
+            self.twilio.calls(call_sid).update(status="completed")
+        except Exception as exc:  # the call may have ended already; its next webhook hangs up anyway
+            log.warning("could not hang up call %s: %s", call_sid, exc)
 
 
 class CallChannel(VoiceChannel):

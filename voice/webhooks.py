@@ -12,12 +12,13 @@ import logging
 import re
 from dataclasses import dataclass
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 
-from verify import sids
+from verify.core import core
 from verify.errors import SERVICE_UNAVAILABLE, VerifyError
 from verify.records import CallTurn
-from verify.webhooks import twilio_signed
+from verify.twilio.callbacks import AttemptRef, attempt_of
+from verify.twilio.signatures import twilio_signed
 
 from . import bp
 from .channel import webhook_url
@@ -38,20 +39,28 @@ _CALL_SID = re.compile(r"CA[0-9a-f]{32}")
 @dataclass(frozen=True)
 class CallRef:
     """Which verification attempt a webhook is about, from its signed URL and Twilio's CallSid."""
-    service_sid: str
-    sid: str
-    attempt: int
+    attempt_ref: AttemptRef
     call_sid: str
 
     @classmethod
     def from_request(cls) -> "CallRef | None":
-        args = request.args
-        service_sid, sid, attempt = args.get("service", ""), args.get("verification", ""), args.get("attempt", "")
+        ref = attempt_of(request.args)
         call_sid = request.form.get("CallSid", "")
-        if not (sids.is_sid(service_sid, sids.SERVICE) and sids.is_sid(sid, sids.VERIFICATION)
-                and re.fullmatch(r"[1-9][0-9]{0,2}", attempt) and _CALL_SID.fullmatch(call_sid)):
+        if ref is None or not _CALL_SID.fullmatch(call_sid):
             return None
-        return cls(service_sid, sid, int(attempt), call_sid)
+        return cls(ref, call_sid)
+
+    @property
+    def service_sid(self) -> str:
+        return self.attempt_ref.service_sid
+
+    @property
+    def sid(self) -> str:
+        return self.attempt_ref.verification_sid
+
+    @property
+    def attempt(self) -> int:
+        return self.attempt_ref.attempt
 
 
 @dataclass(frozen=True)
@@ -70,8 +79,8 @@ class LiveCall:
         return self.verification.answered_by
 
 
-def _flows():
-    return current_app.extensions["telverify"]
+def _verifications():
+    return core().verifications
 
 
 def _xml(text: str) -> Response:
@@ -88,11 +97,12 @@ def _round() -> int:
 
 
 def _script(ref: CallRef, locale: str, name: str) -> CallScript:
-    settings = current_app.config["TELVERIFY_SETTINGS"]
+    settings = core().settings
     speaker = Speaker.for_locale(locale, settings.voice_names)
+    attempt = ref.attempt_ref
 
     def url(route: str, **extra) -> str:
-        return webhook_url(settings, route, ref.sid, ref.service_sid, ref.attempt, **extra)
+        return webhook_url(settings, route, attempt, **extra)
     return CallScript(speaker, name, url)
 
 
@@ -103,7 +113,7 @@ def _call_script(ref: CallRef, verification: CallTurn, service: dict) -> CallScr
 
 def _inactive(ref: CallRef | None = None, verification: CallTurn | None = None) -> Response:
     locale = verification.locale if verification else "en"
-    return _twiml(_script(ref or CallRef("", "", 0, ""), locale, ""), "inactive")
+    return _twiml(_script(ref or CallRef(AttemptRef("", "", 0), ""), locale, ""), "inactive")
 
 
 def _open(ref: CallRef | None, pending_only: bool = True, **event: str) -> LiveCall | Response:
@@ -111,18 +121,18 @@ def _open(ref: CallRef | None, pending_only: bool = True, **event: str) -> LiveC
     `pending_only=False` lets a decision through to decide_by_call.lua, which knows a repeat."""
     if ref is None:
         return _inactive()
-    turn, service = _flows().call_turn(ref.service_sid, ref.sid, ref.attempt, ref.call_sid, **event)
+    turn, service = _verifications().call_turn(ref.service_sid, ref.sid, ref.attempt, ref.call_sid, **event)
     if turn is None or service is None or (pending_only and turn.status != "pending"):
         return _inactive(ref, turn)
     return LiveCall(ref, turn, service, _call_script(ref, turn, service))
 
 
 def _record(call: LiveCall, **event: str) -> None:
-    _flows().record_call(call.ref.service_sid, call.ref.sid, call.ref.attempt, call.ref.call_sid, **event)
+    _verifications().record_call(call.ref.service_sid, call.ref.sid, call.ref.attempt, call.ref.call_sid, **event)
 
 
 def _read_code(call: LiveCall, reading: int) -> Response:
-    code = _flows().codes.unseal(call.verification.sid, call.verification.sealed_code)
+    code = _verifications().code_to_speak(call.verification)
     _record(call, outcome="code_read")
     log.info("verification %s: code read on call %s (reading %d)", call.ref.sid, call.ref.call_sid, reading)
     return _xml(str(call.script.read_code(code, reading)))  # never the cached twiml(): it holds the code
@@ -188,7 +198,7 @@ def _decide(ref: CallRef | None, decision: str, to: str | None = None) -> Respon
     round trip, so # costs one. `to`: the number to block, for a fraud report."""
     if ref is None:
         return _inactive()
-    result, verification, service = _flows().decide_by_call(ref.service_sid, ref.sid, to, ref.attempt,
+    result, verification, service = _verifications().decide_by_call(ref.service_sid, ref.sid, to, ref.attempt,
                                                             ref.call_sid, decision)
     if service is None or result not in ("decided", "repeat"):
         return _inactive(ref, verification)
@@ -231,7 +241,7 @@ def call_status():
         outcome = UNANSWERED.get(status, "")
         if status == "completed":
             outcome = "machine" if answered_by in MACHINE_VERDICTS else "hung_up"
-        _flows().record_call(ref.service_sid, ref.sid, ref.attempt, ref.call_sid, status=status,
+        _verifications().record_call(ref.service_sid, ref.sid, ref.attempt, ref.call_sid, status=status,
                              answered_by=answered_by, outcome=outcome)
     return "", 204
 
@@ -245,15 +255,12 @@ def machine_detected():
     if ref is None or not re.fullmatch(r"[a-z_]{1,32}", answered_by):
         return "", 204
     machine = answered_by in MACHINE_VERDICTS
-    verification = _flows().record_call(ref.service_sid, ref.sid, ref.attempt, ref.call_sid,
+    verification = _verifications().record_call(ref.service_sid, ref.sid, ref.attempt, ref.call_sid,
                                         answered_by=answered_by, outcome="machine" if machine else "")
     attempt = verification.attempt(ref.attempt) if verification else None
     if machine and attempt is not None and attempt.outcome == "machine":
         log.info("verification %s: call %s answered by %s; hanging up", ref.sid, ref.call_sid, answered_by)
-        try:
-            current_app.extensions["telverify.twilio"].calls(ref.call_sid).update(status="completed")
-        except Exception as exc:  # the call may have ended already; the next webhook hangs up anyway
-            log.warning("could not hang up call %s: %s", ref.call_sid, exc)
+        core().channels[attempt.channel].hang_up(ref.call_sid)
     return "", 204
 
 

@@ -25,11 +25,12 @@ import time
 from typing import Callable
 
 import redis
-from flask import current_app, request
+from flask import request
 from limits import RateLimitItemPerSecond
 
+from ..core import core
 from ..errors import AUTHENTICATE, RATE_LIMITED, VerifyError
-from ..guard import Limiter, Refusal
+from ..protection.windows import Limiter, Refusal
 
 log = logging.getLogger("telverify.auth")
 
@@ -159,13 +160,13 @@ def _unauthenticated() -> VerifyError:
 
 
 def _valid(username: str | None, password: str | None) -> bool:
-    expected = current_app.config["TELVERIFY_SETTINGS"].api_credentials.get(username or "", "")
+    expected = core().settings.api_credentials.get(username or "", "")
     # Compare even for unknown ids, so timing does not reveal which ids exist.
     return hmac.compare_digest((password or "").encode(), expected.encode() or b"\0") and bool(expected)
 
 
 def require_api_credentials():
-    guard: AuthGuard = current_app.extensions["telverify.auth_guard"]
+    guard = core().auth_guard
     # remote_addr is the client's: with TRUSTED_PROXIES, ProxyFix has read X-Forwarded-For.
     address = client_address(request.remote_addr)
     failures = guard.failures_of(address) if guard.suspect(address) else 0

@@ -3,18 +3,13 @@ call adds the number for 90 days; a help desk lists, adds and removes numbers he
 example to clear a person's old number before it is reassigned)."""
 from __future__ import annotations
 
-import time
 from urllib.parse import quote
 
-from flask import current_app, jsonify
+from flask import jsonify
 
-from .. import errors, phone
-from ..store import FRAUD_BLOCK_SECONDS
+from .. import phone
+from ..core import core
 from . import bp, forms, paging, render
-
-
-def _flows():
-    return current_app.extensions["telverify"]
 
 
 def _render(service_sid: str, number: str, until: float) -> dict:
@@ -26,16 +21,10 @@ def _render(service_sid: str, number: str, until: float) -> dict:
     }
 
 
-def _blocked_until(service_sid: str, number: str) -> float | None:
-    seconds = _flows().store.blocked_seconds(service_sid, number)
-    return time.time() + seconds if seconds else None
-
-
 @bp.get("/Services/<service_sid>/BlockedNumbers")
 def list_blocked(service_sid):
     wanted = paging.requested()
-    _flows().service(service_sid)
-    rows = _flows().store.blocked_numbers(service_sid, time.time(), wanted.offset, wanted.size + 1)
+    rows = core().services.blocked_numbers(service_sid, wanted.offset, wanted.size + 1)
     return jsonify(paging.answer("blocked_numbers", f"Services/{service_sid}/BlockedNumbers", rows,
                                  lambda row: _render(service_sid, *row), wanted))
 
@@ -43,28 +32,22 @@ def list_blocked(service_sid):
 @bp.post("/Services/<service_sid>/BlockedNumbers")
 def add_blocked(service_sid):
     values = forms.form({"PhoneNumber", "Days"})
-    _flows().service(service_sid)
+    core().services.get(service_sid)  # an unknown service answers 404 before a bad number's 400
     number = phone.parse(forms.text(values, "PhoneNumber", 64, required=True)).e164
     days = forms.integer(values, "Days", 1, 3650)
-    seconds = days * 86400 if days else FRAUD_BLOCK_SECONDS
-    _flows().store.block(service_sid, number, time.time(), seconds)
-    return jsonify(_render(service_sid, number, time.time() + seconds)), 201
+    until = core().services.block(service_sid, number, days * 86400 if days else None)
+    return jsonify(_render(service_sid, number, until)), 201
 
 
 @bp.get("/Services/<service_sid>/BlockedNumbers/<number>")
 def fetch_blocked(service_sid, number):
-    _flows().service(service_sid)
+    core().services.get(service_sid)
     e164 = phone.normalize(number)
-    until = _blocked_until(service_sid, e164)
-    if until is None:
-        raise errors.not_found(f"{phone.mask(e164)} is not blocked on service {service_sid}.")
-    return jsonify(_render(service_sid, e164, until))
+    return jsonify(_render(service_sid, e164, core().services.blocked_until(service_sid, e164)))
 
 
 @bp.delete("/Services/<service_sid>/BlockedNumbers/<number>")
 def remove_blocked(service_sid, number):
-    _flows().service(service_sid)
-    e164 = phone.normalize(number)
-    if not _flows().store.unblock(service_sid, e164):
-        raise errors.not_found(f"{phone.mask(e164)} is not blocked on service {service_sid}.")
+    core().services.get(service_sid)
+    core().services.unblock(service_sid, phone.normalize(number))
     return "", 204

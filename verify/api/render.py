@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app
-
-from ..protection import SERVICE_FIELDS as PROTECTION_FIELDS
-from ..records import CheckedVerification, Verification
+from ..core import core
+from ..records import PROTECTION_FIELDS, CheckedVerification, Verification
 
 ISO8601 = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -15,12 +13,12 @@ def iso(timestamp: float | None) -> str | None:
     return None if timestamp is None else time.strftime(ISO8601, time.gmtime(float(timestamp)))
 
 
-def _settings():
-    return current_app.config["TELVERIFY_SETTINGS"]
+def account_sid() -> str:
+    return core().settings.twilio_account_sid
 
 
 def resource_url(path: str) -> str:
-    return f"{_settings().signature_base_url}/v2/{path}"
+    return f"{core().settings.signature_base_url}/v2/{path}"
 
 
 def service(data: dict) -> dict:
@@ -28,7 +26,7 @@ def service(data: dict) -> dict:
     base = f"Services/{sid}"
     return {
         "sid": sid,
-        "account_sid": _settings().twilio_account_sid,
+        "account_sid": account_sid(),
         "friendly_name": data["friendly_name"],
         "code_length": data["code_length"],
         "lookup_enabled": data["lookup_enabled"],
@@ -59,7 +57,7 @@ def _common(v: CheckedVerification) -> dict:
     return {
         "sid": v.sid,
         "service_sid": v.service_sid,
-        "account_sid": _settings().twilio_account_sid,
+        "account_sid": account_sid(),
         "to": v.to,
         "channel": v.channel,
         "status": v.status,
@@ -84,7 +82,7 @@ def verification(v: Verification) -> dict:
         "date_created": iso(v.created),
         "date_updated": iso(v.updated),
         "date_expires": iso(v.expires_at),  # telverify: when the code stops being accepted
-        "call_outcome": v.call_outcome,  # telverify: how the latest call ended (voice/README)
+        "call_outcome": v.call_outcome,  # telverify: how the latest call ended (docs/calls.md)
         "fraud_reported": v.fraud_reported,  # telverify: the person reported it on an approve call
         "sna": None,
         "url": resource_url(f"Services/{v.service_sid}/Verifications/{v.sid}"),

@@ -1,21 +1,13 @@
-"""/v2/SafeList/Numbers: Verify's account-wide SafeList, numbers telverify's abuse protection
-never blocks (a send reads the list with Store.sending_state; the API reads and writes it here)."""
+"""/v2/SafeList/Numbers: Verify's account-wide SafeList (verify/safe_list.py)."""
 from __future__ import annotations
 
-import time
+from flask import jsonify
 
-from flask import current_app, jsonify
-
-from .. import admin, phone, sids
-from ..admin import SafeListEntry
-from ..errors import VerifyError, invalid, not_found
+from .. import phone
+from ..core import core
+from ..errors import VerifyError, invalid
+from ..store.admin import SafeListEntry
 from . import bp, forms, render
-
-ALREADY_LISTED = 60411  # Verify's "Phone Number already exists" (in the SafeList)
-
-
-def _admin() -> admin.AdminStore:
-    return admin.for_app(current_app)
 
 
 def _as_phone_number(error: VerifyError) -> VerifyError:
@@ -51,34 +43,19 @@ def entry_json(entry: SafeListEntry) -> dict:
     }
 
 
-def _not_listed(e164: str) -> VerifyError:
-    return not_found(f"The requested resource /SafeList/Numbers/{phone.mask(e164)} was not found: "
-                     "the number is not in the SafeList")
-
-
 @bp.post("/SafeList/Numbers")
 def add_to_safe_list():
     values = forms.form({"PhoneNumber"})
     e164 = _number_to_add(forms.text(values, "PhoneNumber", 64, required=True))
-    entry = _admin().add_to_safe_list(e164, sids.new_sid(sids.SAFE_LIST), time.time())
-    if entry is None:
-        raise VerifyError(ALREADY_LISTED, f"Phone Number already exists: {phone.mask(e164)} is already "
-                          "in the SafeList.")
-    return jsonify(entry_json(entry)), 201
+    return jsonify(entry_json(core().safe_list.add(e164))), 201
 
 
 @bp.get("/SafeList/Numbers/<number>")
 def fetch_safe_listed(number):
-    e164 = _number_in_path(number)
-    entry = _admin().safe_list_entry(e164)
-    if entry is None:
-        raise _not_listed(e164)
-    return jsonify(entry_json(entry))
+    return jsonify(entry_json(core().safe_list.get(_number_in_path(number))))
 
 
 @bp.delete("/SafeList/Numbers/<number>")
 def remove_from_safe_list(number):
-    e164 = _number_in_path(number)
-    if not _admin().remove_from_safe_list(e164):
-        raise _not_listed(e164)
+    core().safe_list.remove(_number_in_path(number))
     return "", 204

@@ -1,20 +1,19 @@
 """/v2/Services: create, fetch, list (Twilio-style pages), update, delete."""
 from __future__ import annotations
 
-import time
+from flask import jsonify
 
-from flask import current_app, jsonify
-
-from .. import protection, sids
+from ..core import core
 from ..errors import invalid
+from ..protection import rules
 from ..records import SERVICE_DEFAULTS
 from . import bp, forms, paging, render
 
 # telverify's abuse-protection overrides: Service parameter -> (field, parser of its value).
 PROTECTION = {
-    **{"Limit" + name.title().replace("_", ""): (field, protection.parse_limit)
-       for field, name in protection.SERVICE_LIMIT_FIELDS.items()},
-    "AllowedCountries": ("allowed_countries", protection.AllowedCountries.parse),
+    **{"Limit" + name.title().replace("_", ""): (field, rules.parse_limit)
+       for field, name in rules.SERVICE_LIMIT_FIELDS.items()},
+    "AllowedCountries": ("allowed_countries", rules.AllowedCountries.parse),
 }
 SETTINGS = {"FriendlyName", "CodeLength", "LookupEnabled", "SkipSmsToLandlines", "DtmfInputRequired", "TtsName",
             "DoNotShareWarningEnabled", "CustomCodeEnabled", "CodeExpirySeconds", *PROTECTION}
@@ -23,10 +22,6 @@ UNSUPPORTED = {"Psd2Enabled", "Push.IncludeDate", "Push.ApnCredentialSid", "Push
                "Whatsapp.From", "Passkeys.RelyingParty.Id", "Passkeys.RelyingParty.Name",
                "Passkeys.RelyingParty.Origins", "Passkeys.AuthenticatorAttachment",
                "Passkeys.DiscoverableCredentials", "Passkeys.UserVerification", "VerifyEventSubscriptionEnabled"}
-
-
-def _store():
-    return current_app.extensions["telverify"].store
 
 
 def _settings_from(values: dict, creating: bool) -> dict:
@@ -59,40 +54,31 @@ def _settings_from(values: dict, creating: bool) -> dict:
     return {name: value for name, value in out.items() if value is not None}
 
 
-def _service_or_404(sid: str) -> dict:
-    return current_app.extensions["telverify"].service(sid)
-
-
 @bp.post("/Services")
 def create_service():
     settings = {**SERVICE_DEFAULTS, **_settings_from(forms.form(SETTINGS, UNSUPPORTED), creating=True)}
-    sid = sids.new_sid(sids.SERVICE)
-    _store().create_service(sid, settings, time.time())
-    return jsonify(render.service(_service_or_404(sid))), 201
+    return jsonify(render.service(core().services.create(settings))), 201
 
 
 @bp.get("/Services/<sid>")
 def fetch_service(sid):
-    return jsonify(render.service(_service_or_404(sid)))
+    return jsonify(render.service(core().services.get(sid)))
 
 
 @bp.post("/Services/<sid>")
 def update_service(sid):
     changes = _settings_from(forms.form(SETTINGS, UNSUPPORTED), creating=False)
-    _service_or_404(sid)
-    if changes and not _store().update_service(sid, changes, time.time()):
-        _service_or_404(sid)  # deleted meanwhile: answer its 404
-    return jsonify(render.service(_service_or_404(sid)))
+    return jsonify(render.service(core().services.update(sid, changes)))
 
 
 @bp.delete("/Services/<sid>")
 def delete_service(sid):
-    current_app.extensions["telverify"].delete_service(sid)
+    core().services.delete(sid)
     return "", 204
 
 
 @bp.get("/Services")
 def list_services():
     wanted = paging.requested()
-    rows = _store().list_services(wanted.offset, wanted.size + 1)
+    rows = core().services.list(wanted.offset, wanted.size + 1)
     return jsonify(paging.answer("services", "Services", rows, render.service, wanted))

@@ -4,10 +4,11 @@ from __future__ import annotations
 import json
 import re
 
-from flask import current_app, jsonify
+from flask import jsonify
 
+from ..core import core
 from ..errors import invalid
-from ..flows import StartRequest
+from ..verifications import StartRequest
 from . import bp, forms, render
 
 START = {"To", "Channel", "Locale", "CustomFriendlyName", "CustomCode", "SendDigits", "Tags", "RateLimits"}
@@ -16,10 +17,6 @@ START_UNSUPPORTED = {"CustomMessage", "Amount", "Payee", "ChannelConfiguration",
 CHECK = {"Code", "To", "VerificationSid"}
 CHECK_UNSUPPORTED = {"Amount", "Payee", "SnaClientToken"}
 VERIFY_CHANNELS = {"sms", "call", "call_approve", "email", "whatsapp", "sna", "auto", "rbm"}
-
-
-def _flows():
-    return current_app.extensions["telverify"]
 
 
 def _tags(values: dict) -> str | None:
@@ -51,7 +48,7 @@ def create_verification(service_sid):
     channel = forms.text(values, "Channel", 20, required=True).strip().lower()
     if channel not in VERIFY_CHANNELS:
         raise invalid(f"Invalid parameter `Channel`: '{channel}' is not a channel; telverify sends "
-                      f"{', '.join(sorted(_flows().channels))}.")
+                      f"{', '.join(sorted(core().channels))}.")
     request = StartRequest(
         to=forms.text(values, "To", 64, required=True),
         channel=channel,
@@ -62,13 +59,13 @@ def create_verification(service_sid):
         tags=_tags(values),
         rate_limits=_rate_limits(values),
     )
-    verification, _ = _flows().start(service_sid, request)
+    verification, _ = core().verifications.start(service_sid, request)
     return jsonify(render.verification(verification)), 201
 
 
 @bp.get("/Services/<service_sid>/Verifications/<sid>")
 def fetch_verification(service_sid, sid):
-    return jsonify(render.verification(_flows().fetch(service_sid, sid)))
+    return jsonify(render.verification(core().verifications.fetch(service_sid, sid)))
 
 
 @bp.post("/Services/<service_sid>/Verifications/<sid>")
@@ -77,12 +74,12 @@ def update_verification(service_sid, sid):
     status = forms.text(values, "Status", 20, required=True)
     if status not in ("canceled", "approved"):
         raise invalid("Invalid parameter `Status`: it must be canceled or approved.")
-    return jsonify(render.verification(_flows().set_status(service_sid, sid, status)))
+    return jsonify(render.verification(core().verifications.set_status(service_sid, sid, status)))
 
 
 @bp.post("/Services/<service_sid>/VerificationCheck")
 def check_verification(service_sid):
     values = forms.form(CHECK, CHECK_UNSUPPORTED)
-    verification = _flows().check(service_sid, (values.get("Code") or "").strip(),
+    verification = core().verifications.check(service_sid, (values.get("Code") or "").strip(),
                                   to=forms.text(values, "To", 64), sid=forms.text(values, "VerificationSid", 34))
     return jsonify(render.verification_check(verification))

@@ -28,7 +28,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
-class Wire:
+class RoundTrip:
     def __init__(self, client: redis.Redis):
         pool = client.connection_pool
         self._new_connection = functools.partial(pool.connection_class, **pool.connection_kwargs)
@@ -48,7 +48,7 @@ class Wire:
             local.tuned = connection._sock
         return connection
 
-    def round_trip(self, *commands: tuple) -> list:
+    def send(self, *commands: tuple) -> list:
         """Each command's reply, in order. An error reply comes back as its exception (the
         caller can tell a NOSCRIPT from the rest); a lost connection or a timeout raises."""
         packed = b"".join([hiredis.pack_command(command) for command in commands])

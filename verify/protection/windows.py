@@ -1,6 +1,6 @@
 """Rate-limit windows on Redis, through the `limits` library: one place for every limit.
 
-One `Limiter` per app (`app.extensions["telverify.limiter"]`), on the app's Redis. Every
+One `Limiter` per app (`Core.limiter`), on the app's Redis. Every
 limit is a moving window (`limits.strategies.MovingWindowRateLimiter`): a Redis list of hit
 times per key, checked and appended in one Lua script, so concurrent hits from any number of
 threads or processes never let more through than the limit allows.
@@ -31,7 +31,7 @@ from limits import RateLimitItem
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from . import keys
+from ..store import keys
 
 __all__ = ["Limiter", "Refusal"]
 

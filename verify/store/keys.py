@@ -1,9 +1,32 @@
 """The Redis key schema: every key telverify writes is named here and nowhere else.
 
-Keys of one destination number in one service share a hash tag, `{VA...:h}`, where `h`
-is a short digest of the number. The same `h` is embedded in each verification sid, so a
-request that names only the sid finds the slot without a lookup, every Lua script touches
-one slot, and the schema would run unchanged on Redis Cluster.
+Keys of one destination number in one service share a hash tag, `{VA...:h}`, where `h` is a
+short digest of the number. The same `h` leads the hex part of each verification sid, so a
+request that names only the sid finds the slot without a lookup, and every Lua script touches
+one slot: the schema runs unchanged on Redis Cluster. A service's own data (its rate limits,
+its block list's index) shares the service's tag, `{VA...}`.
+
+A verification is a hash (`verification()`) with short field names, since each is stored once
+per verification:
+
+    sid  the verification's sid            to   the number, E.164
+    ch   the latest attempt's channel      st   status: pending, approved, canceled, expired,
+    ca   created (epoch s)                      max_attempts_reached, failed (a fraud report)
+    ua   updated (epoch s)                 ex   when the code expires (epoch s)
+    sc   the code sealed with AES-GCM      sl   salt of `hs`
+    hs   sha1(salt .. HMAC(code)): what a check compares
+    cd   '1' when a code was delivered (an approve call's code is never spoken, so never checked)
+    ck   checks made                       lc   language of texts and calls
+    fn   CustomFriendlyName                tg   Tags (JSON)
+    sd   digits dialled after the call connects (an extension)
+    fr   '1' once the person reported fraud on an approve call
+    sn   send attempts made                sr   send attempts released (the carrier refused them)
+    a<n> attempt n: "channel|time|delivery status|error code"
+    c<n> attempt n's CallSid               m<n> attempt n's answering-machine verdict
+    o<n> attempt n's call outcome (approved, code_read, no_key, machine, busy...)
+
+A number's state (`latest()`) is a hash {sid: its newest verification, log: its sends of the
+last day, "time:kinds;..."}; its lockout (`lockout()`) a hash {until, level}.
 """
 from __future__ import annotations
 
@@ -46,9 +69,8 @@ def blocked(service_sid: str, to: str) -> str:
     return slot_prefix(service_sid, number_tag(to)) + "blocked:" + to
 
 
-# -- abuse protection ----------------------------------------------------------------------
-# A service's own admin data (rate limits, its block list index) shares the `{VA...}` tag, so
-# one script can change a rate limit and its unique-name index together.
+# -- a service's own data: the `{VA...}` tag, so one script can change a rate limit and its
+# unique-name index together.
 
 def service_tag(service_sid: str) -> str:
     return f"{PREFIX}:{{{service_sid}}}:"

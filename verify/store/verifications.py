@@ -1,55 +1,36 @@
-"""All Redis access: services, and verifications through their Lua scripts.
+"""Services and verifications in Redis, changed through their Lua scripts.
 
-Each check-and-change is one script, so concurrent requests never approve twice or
-miscount an attempt. "Now" always comes from Python (see DESIGN: a clock you can freeze).
+Each check-and-change is one script, so concurrent requests never approve twice or miscount
+an attempt. "Now" always comes from Python: expiry is decided from the times passed in, so a
+frozen clock tests it, and Redis TTLs only collect garbage.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from importlib import resources
 
 import redis
 from redis.exceptions import NoScriptError
 
+from ..records import (
+    CallTurn,
+    CheckedVerification,
+    SendingState,
+    Verification,
+    service_from_redis,
+    service_to_redis,
+    verification_from_redis,
+)
 from . import keys
-from .wire import Wire
-from .records import (CallTurn, CheckedVerification, Verification, service_from_redis, service_to_redis,
-                      verification_from_redis)
+from .round_trip import RoundTrip
+from .scripts import load_scripts, pairs
 
 MAX_SENDS = 5
 MAX_CHECKS = 5
 FINAL_RETENTION_SECONDS = 24 * 3600  # how long a finished verification can still be fetched
 FRAUD_BLOCK_SECONDS = 90 * 24 * 3600  # a number reported as fraud is left alone this long
-ADMIN_SCRIPTS = "ratelimit_"  # file-name prefix of verify.admin's scripts
+ADMIN_SCRIPTS = "ratelimit_"  # file-name prefix of admin.py's scripts
 CALL_SERVICE_FIELDS = ("friendly_name", "dtmf_input_required")  # what a call's webhooks need
-
-
-def connect(url: str) -> redis.Redis:
-    # Short timeouts: a Redis that hangs must turn into a clear 503, not a Twilio webhook timeout.
-    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2,
-                                health_check_interval=30, retry_on_timeout=False)
-
-
-def pairs(flat: list) -> dict[str, str]:
-    """A flat [field, value, ...] reply (HGETALL inside a script) as a dict."""
-    return dict(zip(flat[::2], flat[1::2]))
-
-
-def load_scripts(client: redis.Redis, wanted) -> dict:
-    """The Lua scripts of verify/lua whose file name `wanted(name)` accepts, by name without .lua."""
-    folder = resources.files(__package__) / "lua"
-    return {path.name[:-4]: client.register_script(path.read_text())
-            for path in folder.iterdir() if path.name.endswith(".lua") and wanted(path.name)}
-
-
-@dataclass(frozen=True)
-class SendingState:
-    """What a send to a number is decided on, read together (Store.sending_state)."""
-    service: dict | None  # None: no such service
-    safe_listed: bool
-    blocked_seconds: int  # a fraud report's block, still this long
-    locked_seconds: int  # a lockout after wrong codes, still this long
 
 
 @dataclass(frozen=True)
@@ -61,7 +42,7 @@ class Outcome:
 class Store:
     def __init__(self, client: redis.Redis):
         self.redis = client
-        self._wire = Wire(client)  # the hot paths: check and the call webhooks
+        self._round_trip = RoundTrip(client)  # the hot paths: check and the call webhooks
         # The ratelimit_* scripts are the AdminStore's.
         self._scripts = load_scripts(client, lambda name: not name.startswith(ADMIN_SCRIPTS))
 
@@ -228,12 +209,12 @@ class Store:
         return service_from_redis({k: v for k, v in zip(CALL_SERVICE_FIELDS, fields) if v is not None}), reply
 
     def _read_and_run(self, read: tuple | None, script_name: str, script_keys: tuple, args: list) -> tuple:
-        """(reply to `read`, reply of the script) in one round trip on the Wire: the read (if
+        """(reply to `read`, reply of the script) in one round trip: the read (if
         any) rides with the script's EVALSHA."""
         script = self._scripts[script_name]
         evalsha = ("EVALSHA", script.sha, len(script_keys), *script_keys, *args)
         for _ in range(2):
-            replies = self._wire.round_trip(*([read] if read else []), evalsha)
+            replies = self._round_trip.send(*([read] if read else []), evalsha)
             if not isinstance(replies[-1], NoScriptError):
                 break
             self.redis.script_load(script.script)  # Redis restarted or flushed its script cache

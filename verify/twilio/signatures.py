@@ -10,14 +10,17 @@ import functools
 import hmac
 import logging
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from twilio.request_validator import RequestValidator
+
+from ..core import core
+from ..errors import AUTHENTICATE, VerifyError
 
 log = logging.getLogger("telverify.webhooks")
 
 
 def public_url() -> str:
-    base = current_app.config["TELVERIFY_SETTINGS"].signature_base_url
+    base = core().settings.signature_base_url
     query = request.query_string.decode("latin-1")
     return base + request.path + (f"?{query}" if query else "")
 
@@ -44,12 +47,11 @@ def signed_by_twilio(auth_token: str, url: str, signature: str) -> bool:
 def twilio_signed(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        settings = current_app.config["TELVERIFY_SETTINGS"]
+        settings = core().settings
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature or not signed_by_twilio(settings.twilio_auth_token, public_url(), signature):
             log.warning("webhook %s refused: missing or invalid X-Twilio-Signature", request.path)
-            body = {"code": 20003, "message": "Invalid or missing X-Twilio-Signature for " + request.path,
-                    "more_info": "https://www.twilio.com/docs/errors/20003", "status": 403}
-            return jsonify(body), 403
+            error = VerifyError(AUTHENTICATE, "Invalid or missing X-Twilio-Signature for " + request.path, 403)
+            return jsonify(error.to_dict()), 403
         return view(*args, **kwargs)
     return wrapper

@@ -14,9 +14,10 @@ import phonenumbers
 from limits import RateLimitItem, parse_many
 from phonenumbers import PhoneNumberType
 
-from . import errors
-from .errors import VerifyError
-from .phone import Destination, mask
+from .. import errors
+from ..errors import VerifyError
+from ..phone import Destination, mask
+from ..records import LIMIT_NAMES
 
 log = logging.getLogger("telverify.protection")
 
@@ -39,10 +40,9 @@ LIMIT_DEFAULTS = {
     "sends_per_prefix": "100 per hour",
     "sends_per_service": "10000 per day",
 }
-# A service's own overrides of them (its Limit... parameters): service field -> limit name; and
-# every protection field a service keeps (None or "" there: the deployment's setting).
+assert tuple(LIMIT_DEFAULTS) == LIMIT_NAMES  # a service's overrides are named after them (records.py)
+# A service's own overrides of them (its Limit... parameters): service field -> limit name.
 SERVICE_LIMIT_FIELDS = {f"limit_{name}": name for name in LIMIT_DEFAULTS}
-SERVICE_FIELDS = (*SERVICE_LIMIT_FIELDS, "allowed_countries")
 LIMIT_LABELS = {
     "sends_per_number": "codes sent to this number",
     "calls_per_number": "calls to this number",
@@ -186,3 +186,23 @@ def _window(item: RateLimitItem) -> str:
             count = seconds // size
             return unit if count == 1 else f"{count} {unit}s"
     return f"{seconds} seconds"
+
+
+def blocked(seconds: int, to: str) -> VerifyError:
+    days = -(-seconds // 86400)
+    return VerifyError(errors.DELIVERY_BLOCKED, f"Verification delivery attempt blocked: {mask(to)} reported a "
+                       f"verification call on this service as fraud, so it is not called or texted for {days} "
+                       "more days unless an administrator lifts the block.", 403)
+
+
+def locked_out(seconds: int, to: str) -> VerifyError:
+    return VerifyError(errors.MAX_CHECKS, f"Max check attempts reached: too many wrong codes were entered for "
+                       f"{mask(to)} across verifications, so its checks are locked for {seconds} more seconds.",
+                       429, {"Retry-After": str(seconds)})
+
+
+def bucket_refusal(name: str, item: RateLimitItem, wait: int) -> VerifyError:
+    """A bucket of the application's own rate limit (Verify's RateLimits) is full."""
+    return VerifyError(errors.RATE_LIMITED, f"Too many requests: rate limit '{name[:64]}' allows {item.amount} "
+                       f"per {item.multiples} seconds. Try again in {wait} s.", 429, {"Retry-After": str(wait)})
+

@@ -15,7 +15,8 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from .errors import VerifyError
+from .. import errors
+from ..errors import VerifyError
 
 # The library logs every request at INFO; our own log line per send is enough.
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
@@ -34,9 +35,9 @@ class RedirectingHttpClient(TwilioHttpClient):
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         # requests reads the proxy and CA-bundle variables (HTTPS_PROXY, NO_PROXY,
-        # REQUESTS_CA_BUNDLE...) again on every request, walking all of os.environ: measured,
-        # a sixth of a create's CPU. Every request goes to base_url, so read them once here,
-        # with config, and keep what they say for that URL.
+        # REQUESTS_CA_BUNDLE...) again on every request, walking all of os.environ, a sizeable
+        # part of a create's CPU. Every request goes to base_url, so they are read once here,
+        # with the rest of the configuration, for that URL.
         environment = self.session.merge_environment_settings(base_url, {}, None, None, None)
         self.session.proxies, self.session.verify = environment["proxies"], environment["verify"]
         self.session.trust_env = False
@@ -59,22 +60,22 @@ def make_twilio_client(settings) -> Client:
 
 # Twilio's REST error code -> (our code, HTTP status, message template).
 _REFUSALS = {
-    21211: (60200, 400, "Invalid parameter `To`: Twilio says {to} is not a valid phone number."),
-    21214: (60200, 400, "Invalid parameter `To`: {to} cannot be reached."),
-    21217: (60200, 400, "Invalid parameter `To`: {to} is not a valid phone number."),
-    21408: (60605, 403, "Twilio refused {to}: this account is not permitted to reach that country "
+    21211: (errors.INVALID_PARAMETER, 400, "Invalid parameter `To`: Twilio says {to} is not a valid phone number."),
+    21214: (errors.INVALID_PARAMETER, 400, "Invalid parameter `To`: {to} cannot be reached."),
+    21217: (errors.INVALID_PARAMETER, 400, "Invalid parameter `To`: {to} is not a valid phone number."),
+    21408: (errors.DELIVERY_BLOCKED, 403, "Twilio refused {to}: this account is not permitted to reach that country "
                         "(enable it in the account's Geo Permissions)."),
-    21612: (60200, 400, "Twilio cannot route a message to {to} from the configured sender."),
-    21610: (21610, 400, "The recipient {to} has replied STOP to this sender and must reply START "
+    21612: (errors.INVALID_PARAMETER, 400, "Twilio cannot route a message to {to} from the configured sender."),
+    21610: (errors.UNSUBSCRIBED, 400, "The recipient {to} has replied STOP to this sender and must reply START "
                         "before they can receive codes by SMS."),
-    21614: (60205, 400, "SMS is not supported by landline phone number {to}; use Channel=call."),
-    13224: (60200, 400, "Invalid parameter `To`: Twilio cannot call {to}."),
-    13223: (60200, 400, "Invalid parameter `To`: {to} is not a valid phone number for a call."),
-    21215: (60605, 403, "Twilio refused to call {to}: calls to that country are not permitted on this "
-                        "account (enable it in the account's Voice Geo Permissions)."),
-    21216: (60605, 403, "Twilio blocked the call to {to} (a destination it considers high-risk)."),
-    13227: (60605, 403, "Twilio refused to call {to}: calls to that country are not permitted on this "
-                        "account (enable it in the account's Geo Permissions)."),
+    21614: (errors.LANDLINE, 400, "SMS is not supported by landline phone number {to}; use Channel=call."),
+    13224: (errors.INVALID_PARAMETER, 400, "Invalid parameter `To`: Twilio cannot call {to}."),
+    13223: (errors.INVALID_PARAMETER, 400, "Invalid parameter `To`: {to} is not a valid phone number for a call."),
+    21215: (errors.DELIVERY_BLOCKED, 403, "Twilio refused to call {to}: calls to that country are not permitted "
+                                          "on this account (enable it in the account's Voice Geo Permissions)."),
+    21216: (errors.DELIVERY_BLOCKED, 403, "Twilio blocked the call to {to} (a destination it considers high-risk)."),
+    13227: (errors.DELIVERY_BLOCKED, 403, "Twilio refused to call {to}: calls to that country are not permitted "
+                                          "on this account (enable it in the account's Geo Permissions)."),
 }
 
 
@@ -88,13 +89,13 @@ def translate(exc: Exception, to: str) -> VerifyError | None:
         if exc.code in _REFUSALS:
             code, status, template = _REFUSALS[exc.code]
             return VerifyError(code, template.format(to=to), status)
-        if exc.status in (401, 403) and exc.code in (20003, None):
+        if exc.status in (401, 403) and exc.code in (errors.AUTHENTICATE, None):
             return CarrierUnavailable(
-                20503, "telverify could not authenticate with Twilio; check TWILIO_ACCOUNT_SID "
+                errors.SERVICE_UNAVAILABLE, "telverify could not authenticate with Twilio; check TWILIO_ACCOUNT_SID "
                 "and TWILIO_AUTH_TOKEN. Nothing was sent.", 503)
-        return VerifyError(exc.code or 60200, f"Twilio refused the request: {exc.msg}", 400)
+        return VerifyError(exc.code or errors.INVALID_PARAMETER, f"Twilio refused the request: {exc.msg}", 400)
     if isinstance(exc, (TwilioRestException, RequestException)):
         return CarrierUnavailable(
-            20503, "Twilio did not answer in time or failed; nothing was sent. "
+            errors.SERVICE_UNAVAILABLE, "Twilio did not answer in time or failed; nothing was sent. "
             "Try again: the verification is still usable.", 503)
     return None

@@ -1,7 +1,8 @@
-"""The verification operations: start (or re-send), check, approve or cancel, delivery reports.
+"""The verification operations: start (or re-send), check, approve or cancel, delivery
+reports, and what the calls' webhooks record and decide.
 
 Views parse and authorise; this module decides; the store changes state atomically; a
-channel (sms/, later voice/) delivers. It never sees a Flask request.
+channel (sms/, voice/) delivers. It never sees a Flask request.
 """
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from . import errors, locales, phone, protection, sids
-from .admission import Admission, blocked, locked_out
-from .carrier import CarrierUnavailable, translate
+from . import errors, locales, phone, sids
 from .codes import CodeBook, validate_custom_code
 from .errors import VerifyError
+from .protection import rules
+from .protection.admission import Admission
 from .records import CallTurn, Verification
-from .store import Store
+from .services import Services, service_not_found
+from .store.verifications import Store
+from .twilio.client import CarrierUnavailable, translate
 
 log = logging.getLogger("telverify.verify")
 
@@ -71,37 +74,19 @@ def _send_digits(request: StartRequest, destination: phone.Destination, channel:
     return digits
 
 
-def _service_not_found(service_sid: str) -> VerifyError:
-    return errors.not_found(f"The requested resource /Services/{service_sid} was not found")
-
-
 def _verification_not_found(service_sid: str, sid: str) -> VerifyError:
     return errors.not_found(f"The requested resource /Services/{service_sid}/Verifications/{sid} was not found")
 
 
 class Verifications:
-    def __init__(self, store: Store, codes: CodeBook, channels: dict[str, Channel], admission: Admission,
-                 lockout: tuple[int, int, int, int]):
+    def __init__(self, store: Store, services: Services, codes: CodeBook, channels: dict[str, Channel],
+                 admission: Admission, lockout: tuple[int, int, int, int]):
         self.store = store
+        self.services = services
         self.codes = codes
         self.channels = channels
         self.admission = admission
         self.lockout = lockout  # the check script's lockout arguments (admission.lockout_arguments)
-
-    def service(self, service_sid: str) -> dict:
-        service = self.store.get_service(service_sid) if sids.is_sid(service_sid, sids.SERVICE) else None
-        if service is None:
-            raise _service_not_found(service_sid)
-        return service
-
-    def delete_service(self, service_sid: str) -> None:
-        """As in Verify, the service's rate limits and block list go with it. The service goes
-        first, so nothing new starts meanwhile; its numbers' verifications, lockouts and
-        counters are left to their TTLs (a day at most)."""
-        self.service(service_sid)  # 404 for an unknown service
-        self.store.delete_service(service_sid)
-        self.admission.admin.delete_rate_limits(service_sid)
-        self.store.unblock_all(service_sid)
 
     def start(self, service_sid: str, request: StartRequest) -> tuple[Verification, bool]:
         """Returns the verification and whether it is new (False: the pending one was re-sent)."""
@@ -112,16 +97,16 @@ class Verifications:
                                   f"not enabled on this telverify; use one of: {', '.join(sorted(self.channels))}.")
             destination = phone.parse(request.to)
         except VerifyError:
-            self.service(service_sid)  # an unknown service answers 404 before any other error
+            self.services.get(service_sid)  # an unknown service answers 404 before any other error
             raise
-        # The service and the number's standing in one round trip: a create makes several, and
-        # under load each costs the app about half the CPU of a whole trivial request (bench:
-        # the PING row), and with Redis across a network, latency too.
+        # The service and the number's standing in one round trip: under load a round trip costs
+        # the app about half the CPU of a whole trivial request, and with Redis across a network,
+        # latency too.
         if not sids.is_sid(service_sid, sids.SERVICE):
-            raise _service_not_found(service_sid)
+            raise service_not_found(service_sid)
         state = self.store.sending_state(service_sid, destination.e164, time.time())
         if state.service is None:
-            raise _service_not_found(service_sid)
+            raise service_not_found(service_sid)
         service = state.service
         refusal = channel.refuse(destination, service)
         if refusal:
@@ -145,9 +130,9 @@ class Verifications:
             delivers_code=channel.delivers_code, number_limits=ticket.number_limits)
         masked = phone.mask(destination.e164)
         if outcome == "blocked":  # reported as fraud since admission looked
-            raise blocked(attempt, destination.e164)
+            raise rules.blocked(attempt, destination.e164)
         if outcome == "limited":
-            raise protection.number_refusal(sid, attempt, destination)
+            raise rules.number_refusal(sid, attempt, destination)
         if outcome == "max_sends":
             log.warning("verification %s to %s refused: max send attempts", sid, masked)
             raise VerifyError(errors.MAX_SENDS, "Max send attempts reached: this verification has been sent "
@@ -189,13 +174,13 @@ class Verifications:
             outcome = self.store.check(service_sid, self.codes.digest(service_sid, code), time.time(),
                                        self.lockout, sid=sid, to=to)
         if outcome is None:
-            raise _service_not_found(service_sid)
+            raise service_not_found(service_sid)
         name, verification, lockout = outcome
         if name == "missing":
             raise errors.not_found(f"No verification to check for {phone.mask(to) if to else sid}: none was "
                                    "started, or it ended more than 24 hours ago.")
         if name == "locked":
-            raise locked_out(lockout, verification.to)
+            raise rules.locked_out(lockout, verification.to)
         if name == "final":
             if verification.status == "max_attempts_reached":
                 raise VerifyError(errors.MAX_CHECKS, "Max check attempts reached: this verification was "
@@ -209,14 +194,14 @@ class Verifications:
         return verification
 
     def fetch(self, service_sid: str, sid: str) -> Verification:
-        self.service(service_sid)
+        self.services.get(service_sid)
         verification = self.store.fetch(service_sid, sid, time.time()) if sids.is_sid(sid, sids.VERIFICATION) else None
         if verification is None:
             raise _verification_not_found(service_sid, sid)
         return verification
 
     def set_status(self, service_sid: str, sid: str, status: str) -> Verification:
-        self.service(service_sid)
+        self.services.get(service_sid)
         if not sids.is_sid(sid, sids.VERIFICATION):
             raise _verification_not_found(service_sid, sid)
         outcome = self.store.update_status(service_sid, sid, status, time.time())
@@ -263,6 +248,10 @@ class Verifications:
         elif name != "repeat":
             log.warning("verification %s: %s on call %s not applied (%s)", sid, decision, call_sid, name)
         return name, turn, service
+
+    def code_to_speak(self, turn: CallTurn) -> str:
+        """The code a `call` reads out, unsealed only for that moment."""
+        return self.codes.unseal(turn.sid, turn.sealed_code)
 
     def record_delivery(self, service_sid: str, sid: str, attempt: int, status: str, error_code: str) -> bool:
         changed = self.store.mark_delivery(service_sid, sid, attempt, status, error_code)

@@ -4,7 +4,8 @@ limits (a service's RateLimits and their Buckets) and the account-wide SafeList.
 Every change is one Lua script (`lua/ratelimit_*.lua`) or one Redis command, so a UniqueName is
 never given twice, an Interval never stands twice in one rate limit, and deleting a rate limit
 takes its buckets with it. A service's rate-limit keys share the `{VA...}` hash tag (keys.py).
-Methods answer records or an outcome word; verify/api turns outcomes into Verify's errors.
+Methods answer records or an outcome word; the operations (verify/rate_limits.py,
+verify/safe_list.py) turn outcomes into Verify's errors.
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 import redis
 
 from . import keys
-from .store import ADMIN_SCRIPTS, load_scripts, pairs
+from .scripts import load_scripts, pairs
+from .verifications import ADMIN_SCRIPTS
 
 MAX_RATE_LIMITS = 100  # per service: Verify's 60207 when reached
 MAX_BUCKETS = 10  # per rate limit: Verify's 60210 when reached
@@ -175,7 +177,3 @@ class AdminStore:
     def remove_from_safe_list(self, e164: str) -> bool:
         return bool(self.redis.hdel(keys.SAFE_LIST, e164))
 
-
-def for_app(app) -> AdminStore:
-    """The app's AdminStore (create_app keeps it in app.extensions["telverify.admin"])."""
-    return app.extensions["telverify.admin"]

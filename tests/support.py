@@ -1,0 +1,108 @@
+"""What the tests share beside their fixtures: the suite's constants and secrets, a private
+redis-server, the app served over real HTTP, and the `twilio` SDK pointed at it."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from twilio.rest import Client
+from werkzeug.serving import make_server
+
+from app import create_app
+from verify.twilio.client import RedirectingHttpClient
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ACCOUNT_SID = "AC" + "1234567890abcdef" * 2
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+FROM_NUMBER = "+15017122661"
+API_KEY, API_SECRET = "relying-app", "relying-app-secret-0123456789"
+SECRET_KEY = "test-secret-key-0123456789abcdef-0123456789"
+MOBILE = "+447400123456"  # a UK mobile number (valid for phonenumbers; the stand-in never rings it)
+LANDLINE = "+442079460000"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_redis(folder: str, unix_socket: bool = False) -> tuple[subprocess.Popen, str]:
+    """A redis-server of our own with its data in `folder`, answering: (process, url). On a free
+    TCP port, or with `unix_socket` on a Unix socket in `folder` only (no TCP port)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.exit("redis-server is not installed: run ./dev test, which installs it", returncode=3)
+    if unix_socket:
+        path = os.path.join(folder, "redis.sock")
+        listen, url = ["--port", "0", "--unixsocket", path, "--unixsocketperm", "700"], f"unix://{path}?db=0"
+    else:
+        port = free_port()
+        listen, url = ["--port", str(port), "--bind", "127.0.0.1"], f"redis://127.0.0.1:{port}/0"
+    process = subprocess.Popen([binary, *listen, "--dir", folder, "--save", "", "--appendonly", "no",
+                                "--protected-mode", "yes"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    client = redis.Redis.from_url(url)
+    for _ in range(100):
+        try:
+            client.ping()
+            return process, url
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    process.kill()
+    pytest.exit("the test redis-server did not start", returncode=3)
+
+
+def make_env(redis_url: str, standin_url: str, public_base_url: str, **overrides) -> dict:
+    env = {
+        "REDIS_URL": redis_url,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": FROM_NUMBER,
+        "TWILIO_API_BASE_URL": standin_url,
+        "TWILIO_TIMEOUT_SECONDS": "2",
+        "PUBLIC_BASE_URL": public_base_url,
+        "API_CREDENTIALS": f"{API_KEY}:{API_SECRET},second-app:second-app-secret-0123",
+        "SECRET_KEY": SECRET_KEY,
+        "LOG_LEVEL": "INFO",
+    }
+    env.update(overrides)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+class LiveServer:
+    """telverify served over real HTTP by werkzeug's threaded server, in this process."""
+
+    def __init__(self, env_factory):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(env_factory(self.url))
+        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+
+
+def verify_client(base_url: str, key: str = API_KEY, secret: str = API_SECRET) -> Client:
+    """The `twilio` SDK, as a relying application uses it, sent to telverify instead of Twilio."""
+    return Client(username=key, password=secret, account_sid=ACCOUNT_SID,
+                  http_client=RedirectingHttpClient(base_url, timeout=10))
+
+
+def code_in(message: dict) -> str:
+    match = re.search(r":\s*(\d{4,10})", message["body"])
+    assert match, f"no code in {message['body']!r}"
+    return match.group(1)

@@ -1,0 +1,50 @@
+"""The Core: telverify's operations, stores, limiter and channels, wired once per app.
+
+`create_app` builds one and keeps it on the app; views and webhooks reach it through `core()`
+and call its operations (and, for what only a channel can do, its channels' methods).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import redis
+from flask import Flask, current_app
+
+from .protection.windows import Limiter
+from .rate_limits import RateLimits
+from .safe_list import SafeList
+from .services import Services
+from .verifications import Channel, Verifications
+
+if TYPE_CHECKING:
+    from config import Settings
+
+    from .api.auth import AuthGuard
+
+EXTENSION = "telverify"
+
+
+@dataclass(frozen=True)
+class Core:
+    settings: Settings
+    redis: redis.Redis  # for the readiness check; the stores hold their own reference
+    services: Services
+    verifications: Verifications
+    rate_limits: RateLimits
+    safe_list: SafeList
+    limiter: Limiter
+    auth_guard: AuthGuard
+    channels: dict[str, Channel]
+
+    def install(self, app: Flask) -> None:
+        app.extensions[EXTENSION] = self
+
+    @staticmethod
+    def of(app: Flask) -> Core:
+        return app.extensions[EXTENSION]
+
+
+def core() -> Core:
+    """The current app's Core."""
+    return current_app.extensions[EXTENSION]

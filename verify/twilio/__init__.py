@@ -1,0 +1,3 @@
+"""What the SMS and voice channels share of Twilio: the REST client and how its refusals read
+(`client.py`), the callback URLs given to Twilio and read back (`callbacks.py`), and the
+signature every webhook must carry (`signatures.py`)."""
