@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from conftest import ACCOUNT_SID, API_KEY, API_SECRET, MOBILE, ROOT, code_in
+from tests.support import ACCOUNT_SID, API_KEY, API_SECRET, MOBILE, ROOT, code_in
 
 SCRIPT = ROOT / "tests" / "node" / "verify_flow.js"
 TWILIO_PACKAGE = ROOT / "node_modules" / "twilio" / "package.json"
