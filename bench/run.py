@@ -6,8 +6,8 @@ baseline), VerificationCheck, Verification create, and Redis memory per pending
 verification, and compares them with the targets. It is a measurement, not a test: it
 exits 0 when a target is missed, and non-zero only when the run itself fails.
 
-    .venv/bin/python bench/run.py [--duration 5] [--rounds 3] [--connections 16] [--quick] [--redis-tcp]
-                            [--wrk-normal-priority]
+    .venv/bin/python bench/run.py [--duration 5] [--rounds 3] [--connections 16] [--quick]
+                            [--redis unix|tcp|both] [--wrk-normal-priority]
 """
 from __future__ import annotations
 
@@ -173,13 +173,23 @@ def measured(stack: Stack, scenario, sent: int = 0) -> dict:
     return result
 
 
+def basic_auth() -> str:
+    return "Basic " + base64.b64encode(f"{API_KEY}:{API_SECRET}".encode()).decode()
+
+
 def verify_wrk(stack: Stack, service: str, endpoint: str, connections: int, duration: int, block: str,
                count: int, extra: str):
     """A wrk scenario (for measured) POSTing the Verify API, a new number from `block` each time."""
-    auth = "Basic " + base64.b64encode(f"{API_KEY}:{API_SECRET}".encode()).decode()
     return lambda sent: run_wrk(
         stack.web_url, connections, duration, stack.sessions, script="verify.lua",
-        path=f"/v2/Services/{service}/{endpoint}", auth=auth, prefix=block, count=count, extra=extra, offset=sent)
+        path=f"/v2/Services/{service}/{endpoint}", auth=basic_auth(), prefix=block, count=count, extra=extra,
+        offset=sent)
+
+
+def fetch_wrk(stack: Stack, connections: int, duration: int, file):
+    """A wrk scenario (for measured) GETting the verifications whose paths are in `file`."""
+    return lambda sent: run_wrk(stack.web_url, connections, duration, stack.sessions, script="get.lua",
+                                file=file, auth=basic_auth(), offset=sent)
 
 
 def replay_wrk(stack: Stack, connections: int, duration: int, file):
@@ -271,7 +281,11 @@ def voice_webhooks(stack: Stack, service: str, connections: int, duration: int, 
              "key #": write_signed(calls, "key", folder, Digits="#")}
     expect_twiml(files["answer"], stack, "<Gather")  # the prompt, not the apology for a finished call
     expect_twiml(files["key 1"], stack, "<Gather")
-    rows = []
+    # How an application waits for a press-# call: it polls the verification until it is decided.
+    fetches = folder / "fetch-paths.txt"
+    fetches.write_text("".join(f"/v2/Services/{service}/Verifications/{c['verification_sid']}\n" for c in calls))
+    rows = [("Verification fetch (a pending call)", connections,
+             paired(stack, connections, duration, rounds, fetch_wrk(stack, connections, duration, fetches)))]
     for name, what in (("answer", "webhook /voice/answer"), ("key 1", "webhook /voice/key, key 1 (prompt again)"),
                        ("key #", "webhook /voice/key, key # (approve)")):
         rows.append((what, connections, paired(stack, connections, duration, rounds,
@@ -355,6 +369,10 @@ def report(rows: list, memory: dict, stack: Stack, duration: int, rounds: int, w
             targets.append((f"{name} >= 0.5x baseline, p99 < 20 ms", r["ratio"] >= 0.5 and r["worst_p99"] < 20,
                             f"{r['ratio']:.2f}x, p99 {r['worst_p99']:.2f} ms"))
             continue
+        if name.startswith("Verification fetch"):
+            targets.append((f"{name} >= 0.5x baseline, p99 < 25 ms", r["ratio"] >= 0.5 and r["worst_p99"] < 25,
+                            f"{r['ratio']:.2f}x, p99 {r['worst_p99']:.2f} ms"))
+            continue
         ceiling = conns / TWILIO_DELAY
         if ceiling < 150:  # no server can: each of the client's connections waits 150 ms a create
             targets.append((f"create at {conns} connections (the 150/s target is judged where the client allows "
@@ -377,8 +395,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="one round of 3-second runs: a smoke run")
     parser.add_argument("--wrk-normal-priority", action="store_true",
                         help="run wrk at normal priority, not real time (p99 then counts wrk's waits for a core)")
-    parser.add_argument("--redis-tcp", action="store_true",
-                        help="reach Redis over TCP on loopback, not the Unix socket ./dev run uses")
+    parser.add_argument("--redis", choices=("unix", "tcp", "both"), default="both",
+                        help="reach Redis on a Unix socket (as ./dev run's private Redis), over TCP on loopback (as "
+                             "any Redis on another host, Sentinel or Cluster), or run the whole bench on each "
+                             "(default: both)")
+    parser.add_argument("--redis-tcp", action="store_const", const="tcp", dest="redis",
+                        help="the same as --redis tcp")
     options = parser.parse_args()
     duration, rounds = (3, 1) if options.quick else (options.duration, max(1, options.rounds))
     missing = [tool for tool in ("wrk", "redis-server") if shutil.which(tool) is None]
@@ -388,8 +410,18 @@ def main() -> int:
         return 2
     # SIGTERM (e.g. from a CI timeout) unwinds like Ctrl-C, so the finally below kills everything.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    transports = ("unix", "tcp") if options.redis == "both" else (options.redis,)
+    for transport in transports:
+        status = bench_once(options, duration, rounds, redis_tcp=transport == "tcp")
+        if status:
+            return status
+    return 0
+
+
+def bench_once(options, duration: int, rounds: int, redis_tcp: bool) -> int:
+    """One whole run of the bench, with Redis on a Unix socket or over TCP; 0 when it ran."""
     with tempfile.TemporaryDirectory(prefix="telverify-bench-") as folder:
-        stack = Stack(folder, redis_tcp=options.redis_tcp)
+        stack = Stack(folder, redis_tcp=redis_tcp)
         wrk_runs = wrk_priority(not options.wrk_normal_priority)
         try:
             check_numbers()
