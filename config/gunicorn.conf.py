@@ -11,14 +11,13 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 # gunicorn's gthread worker, sharing kept-alive connections evenly among the workers (see it).
 worker_class = "config.workers.BalancedThreadWorker"
 # One process per core, pinned to it (below), with 32 threads: a request waiting on Redis or
-# Twilio holds a thread, and the process's other threads run meanwhile. Pinned, this beat two
-# processes per core (pinned or not) on the benchmark: same throughput, and in single runs p99
-# 10-14 ms instead of 12-53 ms, as no two processes trade one core under load.
+# Twilio holds a thread, and the process's other threads run meanwhile. No two processes trade
+# one core under load, which keeps the tail latency low (docs/performance.md).
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 # All workers accept from one socket, each only while it holds no more connections than the
-# others (config/workers.py): a socket per worker (SO_REUSEPORT) leaves the split to the kernel's
-# hash: 16 connections split 10+6 or worse in about half the benchmark's runs.
+# others (config/workers.py): a socket per worker (SO_REUSEPORT) leaves the split of kept-alive
+# connections to the kernel's hash, which is often uneven.
 reuse_port = False
 # Twilio gives up on a webhook after 15 s; nothing we do should take longer.
 timeout = 20
@@ -35,9 +34,8 @@ control_socket_disable = True
 # pinned). A request hands the GIL between its worker's threads several times (the poller, the
 # request's thread, the wake-up on Redis's reply); on one CPU that is a plain context switch, but
 # when the kernel has spread the threads over CPUs a hand-over has to wake another CPU, which a
-# virtual machine does through the hypervisor (our reading; README, Performance). Measured on the
-# benchmark's 2-core VM: CPU per VerificationCheck from 678-782 us to 464-592, throughput +25-40%
-# for it and the call webhooks, with the baseline endpoint unchanged.
+# virtual machine does through the hypervisor. Pinned, a check costs a third less CPU
+# (docs/performance.md).
 pin_workers = os.environ.get("GUNICORN_PIN_WORKERS", "1") != "0" and hasattr(os, "sched_setaffinity")
 
 
@@ -65,10 +63,10 @@ def child_exit(server, worker):  # in the master: its connections are gone with 
 
 def post_worker_init(worker):  # in the worker, once it has loaded the app
     # A full collection of Python's cyclic garbage collector scans every tracked object, and the
-    # loaded app (Flask, twilio, redis, phonenumbers) is ~60,000 of them: measured in process, one
-    # took 19-31 ms on the benchmark's machine, stopping all of the worker's threads (a spike in
-    # the tail latency of whatever requests were in flight). What is loaded by now lives as long
-    # as the worker: gc.freeze() moves it out of the collector's sight, and a full collection then
-    # took 1.4 ms. The collector still runs for everything the requests create.
+    # loaded app (Flask, twilio, redis, phonenumbers) is tens of thousands of them: a collection
+    # takes tens of milliseconds, stopping all of the worker's threads (a spike in the tail
+    # latency of whatever requests are in flight). What is loaded by now lives as long as the
+    # worker: gc.freeze() moves it out of the collector's sight. The collector still runs for
+    # everything the requests create.
     gc.collect()
     gc.freeze()

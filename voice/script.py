@@ -28,9 +28,9 @@ class CallScript:
 
     def twiml(self, moment: str, *args) -> str:
         """The TwiML text of `moment` (one of the methods below, all but read_code: a code is
-        never kept). Building it with the `twilio` library costs about 70 us, a fifth of a
-        webhook; its text depends only on the speaker, the name and `args`, except for the URLs
-        of this call's webhooks. So it is built once per combination, and the URLs filled in."""
+        never kept). Building it with the `twilio` library is a large part of a webhook's work;
+        its text depends only on the speaker, the name and `args`, except for the URLs of this
+        call's webhooks. So it is built once per combination, and the URLs filled in."""
         text, urls = _template(moment, self.speaker, self.name, args)
         for index, (route, params) in enumerate(urls):
             marked = escape(_URL_MARK.format(index))
