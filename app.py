@@ -6,6 +6,7 @@ import sys
 
 import redis
 from flask import Flask, jsonify
+from redis.exceptions import RedisClusterException
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -110,6 +111,7 @@ def _register_error_handlers(app: Flask) -> None:
         return _error(code, f"{exc.name}: {exc.description}", exc.code or 400)
 
     @app.errorhandler(redis.RedisError)
+    @app.errorhandler(RedisClusterException)
     def redis_unavailable(exc):
         # Fail closed: without Redis nobody is approved, and the caller is told to retry.
         log.error("Redis unavailable: %s", type(exc).__name__)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from verify import locales
 from verify.protection import rules
 from verify.protection.rules import AllowedCountries
+from verify.store import connection
 
 DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
 SECRET_NAMES = ("TWILIO_AUTH_TOKEN", "API_CREDENTIALS", "SECRET_KEY")
@@ -136,8 +137,14 @@ def load_settings(env=None) -> Settings:
         return value or ""
 
     redis_url = _read(env, "REDIS_URL") or "redis://127.0.0.1:6379/0"
-    if urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
-        problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+    if urlsplit(redis_url).scheme not in connection.SCHEMES:
+        problems.append("REDIS_URL must start with redis://, rediss:// or unix://, or for a Redis Cluster "
+                        "redis+cluster:// or rediss+cluster://")
+    else:
+        try:
+            connection.cluster_node(redis_url)
+        except ValueError as exc:
+            problems.append(f"REDIS_URL: a Redis Cluster's URL {exc}")
 
     account_sid = required("TWILIO_ACCOUNT_SID")
     if account_sid and not re.fullmatch(r"AC[0-9a-fA-F]{32}", account_sid):

@@ -39,22 +39,28 @@ def free_port() -> int:
 def start_redis(folder: str, unix_socket: bool = False) -> tuple[subprocess.Popen, str]:
     """A redis-server of our own with its data in `folder`, answering: (process, url). On a free
     TCP port, or with `unix_socket` on a Unix socket in `folder` only (no TCP port)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.exit("redis-server is not installed: run ./dev test, which installs it", returncode=3)
     if unix_socket:
         path = os.path.join(folder, "redis.sock")
         listen, url = ["--port", "0", "--unixsocket", path, "--unixsocketperm", "700"], f"unix://{path}?db=0"
     else:
         port = free_port()
         listen, url = ["--port", str(port), "--bind", "127.0.0.1"], f"redis://127.0.0.1:{port}/0"
-    process = subprocess.Popen([binary, *listen, "--dir", folder, "--save", "", "--appendonly", "no",
+    return redis_server(folder, listen, url), url
+
+
+def redis_server(folder: str, options: list[str], url: str) -> subprocess.Popen:
+    """A redis-server started with `options`, its data in `folder` and kept in memory only, once
+    it answers at `url`."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.exit("redis-server is not installed: run ./dev test, which installs it", returncode=3)
+    process = subprocess.Popen([binary, *options, "--dir", folder, "--save", "", "--appendonly", "no",
                                 "--protected-mode", "yes"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     client = redis.Redis.from_url(url)
     for _ in range(100):
         try:
             client.ping()
-            return process, url
+            return process
         except redis.ConnectionError:
             time.sleep(0.05)
     process.kill()

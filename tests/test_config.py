@@ -19,6 +19,7 @@ from tests.support import (
     create_app,
     make_env,
 )
+from verify.store import connection
 
 MESSAGING_SID = "MG" + "0123456789abcdef" * 2
 
@@ -113,6 +114,11 @@ def test_every_problem_is_reported_at_once():
     ({"TWILIO_TIMEOUT_SECONDS": "ten"}, "TWILIO_TIMEOUT_SECONDS"),
     ({"LOG_LEVEL": "VERBOSE"}, "LOG_LEVEL"),
     ({"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
+    ({"REDIS_URL": "redis+cluster://10.0.0.5"}, "REDIS_URL"),  # no port
+    ({"REDIS_URL": "redis+cluster://10.0.0.5:7000/1"}, "REDIS_URL"),  # a cluster has database 0 only
+    ({"REDIS_URL": "rediss+cluster://10.0.0.5:7000,10.0.0.6:7000"}, "REDIS_URL"),
+    ({"REDIS_URL": "redis+cluster://10.0.0.5:7000?ssl_cert_reqs=none"}, "REDIS_URL"),
+    ({"REDIS_URL": "redis+cluster://10.0.0.5:70000"}, "REDIS_URL"),
     ({"TWILIO_FROM_NUMBER": "5017122661"}, "TWILIO_FROM_NUMBER"),
     ({"TWILIO_MESSAGING_SERVICE_SID": "MG123"}, "TWILIO_MESSAGING_SERVICE_SID"),
 ])
@@ -121,6 +127,18 @@ def test_malformed_values_are_named(overrides, named):
     assert named in message
     # Exactly one problem: the malformed value, nothing else.
     assert message.count("\n  - ") == 1, message
+
+
+def test_a_redis_cluster_is_named_by_one_node():
+    for url in ("redis+cluster://10.0.0.5:7000", "rediss+cluster://telverify:p%40ss%3Aw@redis.internal:6380/"):
+        assert load_settings(valid_env(REDIS_URL=url)).redis_url == url
+    node = connection.cluster_node("rediss+cluster://telverify:p%40ss%3Aw@redis.internal:6380")
+    assert (node.host, node.port, node.username, node.password, node.tls) == \
+        ("redis.internal", 6380, "telverify", "p@ss:w", True)
+    assert connection.cluster_node("redis+cluster://10.0.0.5:7000").options()["ssl"] is False
+    assert connection.cluster_node("redis://10.0.0.5:7000/0") is None
+    message = problems_of(valid_env(REDIS_URL="redis+cluster://10.0.0.5:7000/1"))
+    assert "REDIS_URL" in message and "database 0" in message
 
 
 def test_boundaries_that_are_accepted():

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import redis
 from flask import Flask, current_app
+from redis.cluster import RedisCluster
 
 from .protection.windows import Limiter
 from .rate_limits import RateLimits
@@ -28,7 +29,7 @@ EXTENSION = "telverify"
 @dataclass(frozen=True)
 class Core:
     settings: Settings
-    redis: redis.Redis  # for the readiness check; the stores hold their own reference
+    redis: redis.Redis | RedisCluster  # for the readiness check; the stores hold their own reference
     services: Services
     verifications: Verifications
     rate_limits: RateLimits

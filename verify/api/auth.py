@@ -24,13 +24,13 @@ import threading
 import time
 from typing import Callable
 
-import redis
 from flask import request
 from limits import RateLimitItemPerSecond
 
 from ..core import core
 from ..errors import AUTHENTICATE, RATE_LIMITED, VerifyError
 from ..protection.windows import Limiter, Refusal
+from ..store.connection import STORE_ERRORS
 
 log = logging.getLogger("telverify.auth")
 
@@ -101,7 +101,7 @@ class AuthGuard:
         """Failures in the window, or None when Redis cannot say (treated as many, not none)."""
         try:
             return self.limiter.used(self.failures, self.COUNTER, address)
-        except redis.RedisError as exc:
+        except STORE_ERRORS as exc:
             log.warning("failed authentications of %s cannot be counted: %s", address, type(exc).__name__)
             return None
 
@@ -129,7 +129,7 @@ class AuthGuard:
         try:
             refusal = self.limiter.hit(self.failures, self.COUNTER, address)
             count = None if refusal else self.limiter.used(self.failures, self.COUNTER, address)
-        except redis.RedisError:
+        except STORE_ERRORS:
             refusal = count = None  # not counted: answered as slowly as the most suspect
         if refusal:  # concurrent failures filled the window since we looked
             raise too_many_failures(address, refusal)

@@ -28,10 +28,11 @@ import math
 import time
 
 from limits import RateLimitItem
-from limits.storage import RedisStorage
+from limits.storage import RedisClusterStorage, RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from ..store import keys
+from ..store.connection import TIMEOUTS, cluster_node
 
 __all__ = ["Limiter", "Refusal"]
 
@@ -65,10 +66,15 @@ class Refusal(int):
 
 class Limiter:
     def __init__(self, redis_url: str, *, key_prefix: str = keys.LIMITS_NAMESPACE):
-        # The app's REDIS_URL schemes (redis, rediss, unix) all go to redis.from_url, as the
-        # store's do; the same short timeouts turn a hung Redis into a 503.
-        self.storage = RedisStorage(redis_url, key_prefix=key_prefix, socket_timeout=2,
-                                    socket_connect_timeout=2, health_check_interval=30)
+        # The same Redis as the store's, with the same short timeouts: a hung Redis is a 503.
+        node = cluster_node(redis_url)
+        if node is None:  # redis, rediss, unix: to redis.from_url, as the store's
+            self.storage = RedisStorage(redis_url, key_prefix=key_prefix, health_check_interval=30, **TIMEOUTS)
+        else:
+            # The library reads only the node's address from its URL; the credentials, TLS and
+            # timeouts go to its RedisCluster as they go to the store's.
+            self.storage = RedisClusterStorage(f"redis+cluster://{_netloc(node.host, node.port)}",
+                                               key_prefix=key_prefix, **node.options())
         self._strategy = MovingWindowRateLimiter(self.storage)
 
     def hit(self, limit: RateLimitItem, *identifiers: str, cost: int = 1) -> Refusal | None:
@@ -102,3 +108,7 @@ class Limiter:
             return Refusal(limit, time.time())
         # The oldest hit in the window leaves it at reset_time (for cost 1, the next slot).
         return Refusal(limit, stats.reset_time)
+
+
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import redis
+from redis.cluster import RedisCluster
 
 from . import keys
 from .scripts import load_scripts, pairs
@@ -59,7 +60,7 @@ class SafeListEntry:
 
 
 class AdminStore:
-    def __init__(self, client: redis.Redis):
+    def __init__(self, client: redis.Redis | RedisCluster):
         self.redis = client
         self._scripts = {name[len(ADMIN_SCRIPTS):]: script for name, script in
                          load_scripts(client, lambda name: name.startswith(ADMIN_SCRIPTS)).items()}

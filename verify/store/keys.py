@@ -4,7 +4,9 @@ Keys of one destination number in one service share a hash tag, `{VA...:h}`, whe
 short digest of the number. The same `h` leads the hex part of each verification sid, so a
 request that names only the sid finds the slot without a lookup, and every Lua script touches
 one slot: the schema runs unchanged on Redis Cluster. A service's own data (its rate limits,
-its block list's index) shares the service's tag, `{VA...}`.
+its block list's index) shares the service's tag, `{VA...}`. A service's hash, the services
+index and the SafeList have no tag: on a cluster each is one key, so the services index and
+the whole SafeList are each held by one node.
 
 A verification is a hash (`verification()`) with short field names, since each is stored once
 per verification:

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 import redis
+from redis.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from ..records import (
@@ -22,7 +23,7 @@ from ..records import (
     verification_from_redis,
 )
 from . import keys
-from .round_trip import RoundTrip
+from .round_trip import ClusterRoundTrip, RoundTrip
 from .scripts import load_scripts, pairs
 
 MAX_SENDS = 5
@@ -40,19 +41,23 @@ class Outcome:
 
 
 class Store:
-    def __init__(self, client: redis.Redis):
+    def __init__(self, client: redis.Redis | RedisCluster):
         self.redis = client
-        self._round_trip = RoundTrip(client)  # the hot paths: check and the call webhooks
+        self.cluster = isinstance(client, RedisCluster)
+        # The hot paths: check and the call webhooks.
+        self._round_trip = ClusterRoundTrip(client) if self.cluster else RoundTrip(client)
         # The ratelimit_* scripts are the AdminStore's.
         self._scripts = load_scripts(client, lambda name: not name.startswith(ADMIN_SCRIPTS))
 
     # -- services ---------------------------------------------------------------------------
+    # A service's hash and the services index are in different slots of a cluster, so they
+    # change in an order that never lists a service whose hash is missing: created hash first,
+    # deleted index first. Stopped halfway, a create leaves a hash whose sid nobody was given,
+    # and a delete one that the DELETE, repeated, removes.
     def create_service(self, sid: str, settings: dict, now: float) -> None:
         fields = service_to_redis({**settings, "sid": sid, "date_created": now, "date_updated": now})
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.service(sid), mapping=fields)
-            pipe.zadd(keys.SERVICES_INDEX, {sid: now})
-            pipe.execute()
+        self._in_order(lambda r: r.hset(keys.service(sid), mapping=fields),
+                       lambda r: r.zadd(keys.SERVICES_INDEX, {sid: now}))
 
     def get_service(self, sid: str) -> dict | None:
         raw = self.redis.hgetall(keys.service(sid))
@@ -63,6 +68,7 @@ class Store:
         with self.redis.pipeline(transaction=False) as pipe:
             for sid in sids:
                 pipe.hgetall(keys.service(sid))
+            # A delete between the two reads leaves an entry whose hash is gone: not listed.
             return [service_from_redis(raw) for raw in pipe.execute() if raw]
 
     def update_service(self, sid: str, settings: dict, now: float) -> bool:
@@ -71,11 +77,20 @@ class Store:
         return bool(self._scripts["update_service"](keys=[keys.service(sid)], args=args))
 
     def delete_service(self, sid: str) -> bool:
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(keys.service(sid))
-            pipe.zrem(keys.SERVICES_INDEX, sid)
-            deleted, _ = pipe.execute()
+        _, deleted = self._in_order(lambda r: r.zrem(keys.SERVICES_INDEX, sid),
+                                    lambda r: r.delete(keys.service(sid)))
         return bool(deleted)
+
+    def _in_order(self, *commands) -> list:
+        """Each command's reply; a command is a function of a client. On one Redis they run in
+        one MULTI; on a cluster, where no transaction spans slots, each is done before the next
+        is sent."""
+        if self.cluster:
+            return [command(self.redis) for command in commands]
+        with self.redis.pipeline(transaction=True) as pipe:
+            for command in commands:
+                command(pipe)
+            return pipe.execute()
 
     # -- verifications ----------------------------------------------------------------------
     def create_or_resend(self, service_sid: str, new_sid: str, to: str, channel: str, now: float,

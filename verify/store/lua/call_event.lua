@@ -1,3 +1,4 @@
+#!lua
 -- Record what Twilio reports about a call on its send attempt: progress, who answered, outcome.
 -- Webhooks may come twice, late or out of order: the call status only moves forward, and the
 -- first outcome (approved, code read, busy...) stands, so a late 'completed' never hides it.

@@ -1,8 +1,10 @@
+#!lua
 -- Check a code: count the attempt and approve at most once, in one step, and lock the number
 -- out after too many failures across its verifications.
 -- KEYS[1] the verification (mode 'sid') or the number's state, naming its newest one (mode 'to')
 -- KEYS[2] the number's recent failed checks (sorted set)   KEYS[3] the number's lockout (hash)
--- ARGV: 1 mode, 2 now, 3 HMAC of the submitted code, 4 max checks, 5 retention s, 6 slot prefix,
+-- ARGV: 1 mode, 2 now, 3 HMAC of the submitted code, 4 max checks, 5 retention s,
+--       6 slot prefix (mode 'to': the verification is ARGV[6] .. 've:' .. sid, in KEYS[1]'s slot),
 --       7 failures before a lockout, 8 window s over which failures count,
 --       9 first lockout s (doubling with each lockout), 10 longest lockout s
 -- Returns {outcome, sid, to, channel, status, created, updated, checks, lockout s} (what a check

@@ -1,9 +1,11 @@
+#!lua
 -- Start a verification for a number, or re-send the pending one (Verify re-sends the same code),
 -- within the number's own limits, counted in the same step as the send they allow.
 -- KEYS[1] the number's state: a hash {sid: its newest verification, log: its recent sends}
 -- KEYS[2] key for a new verification (same slot)   KEYS[3] the number's block (a fraud report)
 -- ARGV: 1 now, 2 new sid, 3 to, 4 channel, 5 expires_at, 6 sealed code, 7 salt, 8 salted digest,
---       9 locale, 10 custom friendly name, 11 tags, 12 max sends, 13 retention s, 14 slot prefix,
+--       9 locale, 10 custom friendly name, 11 tags, 12 max sends, 13 retention s,
+--       14 slot prefix (the pending verification is ARGV[14] .. 've:' .. sid, in KEYS[1]'s slot),
 --       15 send digits, 16 '1' when this channel delivers the code ('0': an approve call),
 --       17 the number's limits, "kind:amount:seconds,..." with kind s (any send), c (a call),
 --       v (a new verification)

@@ -1,3 +1,4 @@
+#!lua
 -- The person on an approve call pressed # (approve) or confirmed a fraud report, in one step.
 -- KEYS[1] the verification   KEYS[2] the number's block key (same slot; fraud_reported only)
 -- ARGV: 1 now, 2 attempt index, 3 CallSid, 4 decision: approved | fraud_reported,

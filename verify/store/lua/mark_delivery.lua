@@ -1,3 +1,4 @@
+#!lua
 -- Record a delivery report on a send attempt. Reports may come twice or out of order:
 -- a status only ever moves forward, so a late 'sent' never hides 'delivered' or 'failed'.
 -- KEYS[1] the verification   ARGV: 1 attempt index, 2 status, 3 error code

@@ -1,7 +1,9 @@
+#!lua
 -- Create or change a bucket of a rate limit, each Interval at most once per rate limit, in one step.
 -- KEYS[1] the rate limit (hash)   KEYS[2] its buckets (sorted set)   KEYS[3] the bucket (hash)
 -- ARGV: 1 'create' or 'update', 2 the rate limit's sid, 3 the bucket's sid, 4 now,
---       5 Max or '' (unchanged), 6 Interval or '' (unchanged), 7 prefix of bucket keys,
+--       5 Max or '' (unchanged), 6 Interval or '' (unchanged), 7 prefix of bucket keys (the
+--       service's hash tag, as KEYS'),
 --       8 most buckets per rate limit
 -- Returns {'created' or 'updated', field, value, ...} (the bucket), {'missing'}, {'full'},
 -- or {'duplicate_interval', sid of the bucket that has that Interval}

@@ -1,3 +1,4 @@
+#!lua
 -- Delete a bucket if it belongs to the named rate limit, with its place in the rate limit's list.
 -- KEYS[1] the bucket (hash)   KEYS[2] the rate limit's buckets (sorted set)
 -- ARGV: 1 the rate limit's sid, 2 the bucket's sid

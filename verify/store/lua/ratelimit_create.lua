@@ -1,3 +1,4 @@
+#!lua
 -- Create a rate limit whose UniqueName is new in its service: the check and the write in one step.
 -- KEYS[1] the service's UniqueName -> sid hash   KEYS[2] the service's rate limits (sorted set)
 -- KEYS[3] the new rate limit (hash)

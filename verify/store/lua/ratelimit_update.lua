@@ -1,3 +1,4 @@
+#!lua
 -- Change a rate limit's Description only if it still exists (a concurrent delete wins).
 -- KEYS[1] the rate limit (hash)   ARGV: 1 description ('' for none), 2 now
 -- Returns the rate limit's fields and values, or an empty list when it does not exist

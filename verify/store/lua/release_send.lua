@@ -1,3 +1,4 @@
+#!lua
 -- Take back a send attempt the carrier did not accept, so it does not use up the person's sends.
 -- KEYS[1] the verification   KEYS[2] the number's state (its newest verification, its send log)
 -- ARGV: 1 attempt index, 2 '1' when the carrier refused the number for good

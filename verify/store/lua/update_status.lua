@@ -1,3 +1,4 @@
+#!lua
 -- Approve or cancel a pending verification on the application's word.
 -- KEYS[1] the verification   ARGV: 1 now, 2 new status, 3 retention s
 -- Returns {outcome, HGETALL...}; outcome: missing | final | updated
