@@ -194,8 +194,14 @@ class Verifications:
         return verification
 
     def fetch(self, service_sid: str, sid: str) -> Verification:
-        self.services.get(service_sid)
-        verification = self.store.fetch(service_sid, sid, time.time()) if sids.is_sid(sid, sids.VERIFICATION) else None
+        if not sids.is_sid(service_sid, sids.SERVICE):
+            raise service_not_found(service_sid)
+        if not sids.is_sid(sid, sids.VERIFICATION):
+            self.services.get(service_sid)  # an unknown service answers its own 404
+            raise _verification_not_found(service_sid, sid)
+        service_exists, verification = self.store.fetch(service_sid, sid, time.time())
+        if not service_exists:
+            raise service_not_found(service_sid)
         if verification is None:
             raise _verification_not_found(service_sid, sid)
         return verification

@@ -17,6 +17,12 @@ from redis.retry import Retry
 # Short timeouts: a Redis that hangs turns into a clear 503, not a Twilio webhook timeout.
 TIMEOUTS = {"socket_timeout": 2, "socket_connect_timeout": 2}
 
+# A command is sent once more only when its connection broke before an answer (mostly Redis
+# restarted, or dropped an idle connection, and the command died with the socket), never after
+# a timeout: Redis may yet run a command it was slow to answer, and a check must count once.
+# redis-py's default retries timeouts too, up to 10 times with a growing pause.
+SINGLE_RETRY = Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,))
+
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")  # rediss: TLS
 SCHEMES = ("redis", "rediss", "unix", *CLUSTER_SCHEMES)
 
@@ -71,6 +77,6 @@ def connect(url: str) -> redis.Redis | RedisCluster:
     so it raises when no node answers; a single Redis is first reached by the first command."""
     node = cluster_node(url)
     if node is None:
-        return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30, retry_on_timeout=False,
+        return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30, retry=SINGLE_RETRY,
                                     **TIMEOUTS)
     return RedisCluster(host=node.host, port=node.port, decode_responses=True, **node.options())

@@ -22,8 +22,7 @@ from ..records import (
     service_to_redis,
     verification_from_redis,
 )
-from . import keys
-from .round_trip import ClusterRoundTrip, RoundTrip
+from . import keys, round_trip
 from .scripts import load_scripts, pairs
 
 MAX_SENDS = 5
@@ -44,8 +43,6 @@ class Store:
     def __init__(self, client: redis.Redis | RedisCluster):
         self.redis = client
         self.cluster = isinstance(client, RedisCluster)
-        # The hot paths: check and the call webhooks.
-        self._round_trip = ClusterRoundTrip(client) if self.cluster else RoundTrip(client)
         # The ratelimit_* scripts are the AdminStore's.
         self._scripts = load_scripts(client, lambda name: not name.startswith(ADMIN_SCRIPTS))
 
@@ -180,9 +177,16 @@ class Store:
         return [(to, until) for to, until in
                 self.redis.zrange(index, offset, offset + limit - 1, withscores=True)]
 
-    def fetch(self, service_sid: str, sid: str, now: float) -> Verification | None:
-        raw = self.redis.hgetall(keys.verification(service_sid, sid))
-        return verification_from_redis(service_sid, raw, now) if raw else None
+    def fetch(self, service_sid: str, sid: str, now: float) -> tuple[bool, Verification | None]:
+        """(whether the service exists, the verification or None), in one round trip: an
+        application waiting for a press-# call polls this."""
+        replies = round_trip.send(self.redis, ("EXISTS", keys.service(service_sid)),
+                                  ("HGETALL", keys.verification(service_sid, sid)))
+        for answer in replies:
+            if isinstance(answer, Exception):
+                raise answer
+        exists, raw = replies
+        return bool(exists), (verification_from_redis(service_sid, raw, now) if raw else None)
 
     def update_status(self, service_sid: str, sid: str, status: str, now: float) -> Outcome:
         result = self._scripts["update_status"](keys=[keys.verification(service_sid, sid)],
@@ -229,7 +233,7 @@ class Store:
         script = self._scripts[script_name]
         evalsha = ("EVALSHA", script.sha, len(script_keys), *script_keys, *args)
         for _ in range(2):
-            replies = self._round_trip.send(*([read] if read else []), evalsha)
+            replies = round_trip.send(self.redis, *([read] if read else []), evalsha)
             if not isinstance(replies[-1], NoScriptError):
                 break
             self.redis.script_load(script.script)  # Redis restarted or flushed its script cache
