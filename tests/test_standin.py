@@ -212,6 +212,36 @@ def test_delay_fault_exceeding_client_timeout(standin):
     assert standin.wait_for_message(TO, timeout=5)["body"] == "late"
 
 
+@pytest.mark.parametrize("code, status", [
+    (21610, 400), (21211, 400), (13224, 400), (20003, 401), (20404, 404), (20429, 429),
+    (20500, 500), (20503, 503),
+])
+def test_fault_given_only_a_code_answers_with_that_codes_http_status(client, standin, code, status):
+    # As the README writes it: {"to": ..., "code": 21610}, no http_status.
+    response = requests.post(f"{standin.base_url}/_standin/faults", json={"to": TO, "code": code},
+                             timeout=5)
+    assert response.status_code == 201
+    assert (response.json()["http_status"], response.json()["code"]) == (status, code)
+    with pytest.raises(TwilioRestException) as err:
+        client.messages.create(to=TO, from_=FROM, body="x")
+    assert (err.value.status, err.value.code) == (status, code)
+    assert standin.messages(TO) == []
+    assert [(r["http_status"], r["code"]) for r in standin.requests(TO)] == [(status, code)]
+
+
+@pytest.mark.parametrize("spec", [
+    {"to": TO},  # nothing to do
+    {"to": TO, "message": "refused"},  # a refusal's message, but no refusal
+    {"to": TO, "error_code": 30003},  # a failed delivery's code, but no delivery outcome
+    {"to": TO, "code": 21610, "delivery": "failed"},  # refused, so never delivered
+])
+def test_fault_that_would_not_act_as_written_is_refused(client, standin, spec):
+    response = requests.post(f"{standin.base_url}/_standin/faults", json=spec, timeout=5)
+    assert response.status_code == 400 and response.json()["message"]
+    assert standin.faults() == []
+    assert client.messages.create(to=TO, from_=FROM, body="x").status == "queued"
+
+
 def test_invalid_fault_spec_is_rejected(standin):
     response = requests.post(f"{standin.base_url}/_standin/faults", json={"http_status": 200},
                              timeout=5)

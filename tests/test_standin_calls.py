@@ -233,6 +233,14 @@ def test_runtime_fault_applies_to_calls_but_not_delivery_faults(client, standin,
     assert [r["http_status"] for r in standin.requests(TO, resource="Calls")] == [503, 201]
 
 
+def test_fault_given_only_a_code_refuses_calls_with_its_http_status(client, standin, voice):
+    standin.add_fault(TO, code=21216, times=1)
+    with pytest.raises(TwilioRestException) as err:
+        call(client, voice)
+    assert (err.value.status, err.value.code) == (400, 21216)
+    assert standin.calls() == []
+
+
 def test_inline_twiml_instead_of_url(client, standin):
     created = client.calls.create(to=TO, from_=FROM, twiml=str(twiml(("say", "inline hello"))))
     record = standin.wait_for_call_end(created.sid)
