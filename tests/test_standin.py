@@ -321,6 +321,26 @@ def test_inspection_endpoint_returns_message(client, standin, receiver):
     assert standin.messages() == []
 
 
+def test_inspection_takes_a_plus_left_unencoded_in_the_url(client, standin):
+    sid = client.messages.create(to=TO, from_=FROM, body="x").sid
+    client.messages.create(to="+15550000000", from_=FROM, body="to someone else")
+    # The URL as typed after curl: a + written as is arrives as a space (form decoding).
+    for query in ("to=+15551234567", "to=%2B15551234567"):
+        listed = requests.get(f"{standin.base_url}/_standin/messages?{query}", timeout=5).json()
+        assert [m["sid"] for m in listed] == [sid], query
+    listed = requests.get(f"{standin.base_url}/_standin/requests?to=+15551234567", timeout=5).json()
+    assert [r["sid"] for r in listed] == [sid]
+
+
+@pytest.mark.parametrize("to", ["15551234567", "abc", "+1555abc", "+", "00447400123456"])
+def test_inspection_refuses_a_to_that_is_not_a_phone_number(client, standin, to):
+    client.messages.create(to=TO, from_=FROM, body="x")
+    response = requests.get(f"{standin.base_url}/_standin/messages", params={"to": to}, timeout=5)
+    # Not an empty list, which would read as "nothing was sent".
+    assert response.status_code == 400
+    assert "E.164" in response.json()["message"] and "%2B" in response.json()["message"]
+
+
 def test_unknown_path_and_config(standin):
     response = requests.get(f"{standin.base_url}/nope", timeout=5)
     assert response.status_code == 404 and response.json()["code"] == 20404
