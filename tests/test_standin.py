@@ -5,6 +5,7 @@ the twilio Client's requests are redirected to it.
 """
 from __future__ import annotations
 
+import os
 import select
 import subprocess
 import sys
@@ -381,11 +382,18 @@ def test_module_help():
     assert result.returncode == 0 and "--send-delay" in result.stdout
 
 
-def test_module_runs_standalone():
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "twilio_standin", "--port", "0", "--account-sid", ACCOUNT_SID,
-         "--auth-token", AUTH_TOKEN], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        text=True)
+@pytest.mark.parametrize("token_by", ["environment", "option"])
+def test_module_runs_standalone(token_by):
+    """The auth token comes from TWILIO_STANDIN_AUTH_TOKEN, off the command line (which every
+    user can read); --auth-token still works for the callers that pass it so."""
+    command = [sys.executable, "-m", "twilio_standin", "--port", "0", "--account-sid", ACCOUNT_SID]
+    env = {k: v for k, v in os.environ.items() if k != "TWILIO_STANDIN_AUTH_TOKEN"}
+    if token_by == "environment":
+        env["TWILIO_STANDIN_AUTH_TOKEN"] = AUTH_TOKEN
+    else:
+        command += ["--auth-token", AUTH_TOKEN]
+    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
     try:
         ready, _, _ = select.select([proc.stdout], [], [], 20)  # bounded wait for start-up
         assert ready, "stand-in printed nothing"
@@ -395,6 +403,13 @@ def test_module_runs_standalone():
         client = Client(ACCOUNT_SID, AUTH_TOKEN,
                         http_client=RedirectingHttpClient(base_url, timeout=5))
         assert client.messages.create(to=TO, from_=FROM, body="x").status == "queued"
+        wrong = Client(ACCOUNT_SID, "standin-auth-token",  # the default, had the token been lost
+                       http_client=RedirectingHttpClient(base_url, timeout=5))
+        with pytest.raises(TwilioRestException) as err:
+            wrong.messages.create(to=TO, from_=FROM, body="x")
+        assert err.value.status == 401
+        on_command_line = AUTH_TOKEN.encode() in Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+        assert on_command_line == (token_by == "option")
     finally:
         proc.terminate()
         try:
