@@ -7,6 +7,7 @@ StandIn class offers the same as methods.
 """
 from __future__ import annotations
 
+import os
 import re
 from typing import Callable
 
@@ -55,7 +56,8 @@ def _to_filter(allowed: re.Pattern | None = _NUMBER) -> str | None:
 
 @bp.get("/health")
 def health():
-    return jsonify({"status": "ok"})
+    # The pid tells a launcher (./dev run) its own stand-in from another one on the same port.
+    return jsonify({"status": "ok", "pid": os.getpid()})
 
 
 @bp.get("/faults")
