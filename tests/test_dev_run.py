@@ -135,6 +135,7 @@ def test_dev_run_brings_up_a_working_service(tmp_path):
         # The private Redis keeps its data in the state folder, and listens on a Unix socket there.
         assert f"private Redis on unix://{tmp_path}/redis/redis.sock?db=0" in output, output
         assert (tmp_path / "redis" / "redis.sock").is_socket()
+        assert_no_secret_on_a_command_line(process.pid, (tmp_path / "standin-auth-token").read_text().strip())
         assert_workers_pinned(process.pid)
         assert_connections_shared(process.pid, port)
         # A worker that dies is replaced on the CPU it left (config/gunicorn.conf.py's pre_fork).
@@ -150,6 +151,16 @@ def test_dev_run_brings_up_a_working_service(tmp_path):
         assert not listening(port) and not listening(standin_port)
     finally:
         kill_session(process)
+
+
+def assert_no_secret_on_a_command_line(session: int, token: str) -> None:
+    """The stand-in's auth token is on no command line of the run, which every user of the
+    machine can read (ps); the stand-in gets it by environment."""
+    processes = session_processes(session)
+    standins = [pid for pid, command in processes.items() if b"twilio_standin" in command]
+    assert len(standins) == 1, processes
+    assert token.encode() not in Path(f"/proc/{standins[0]}/cmdline").read_bytes()
+    assert not [command for command in processes.values() if token.encode() in command]
 
 
 def test_dev_run_in_a_folder_too_deep_for_a_unix_socket_uses_tcp(tmp_path):
