@@ -129,7 +129,10 @@ def test_dev_run_brings_up_a_working_service(tmp_path):
         sdk = verify_client(f"http://127.0.0.1:{port}", key, secret)
         service = sdk.verify.v2.services.create(friendly_name="Acme")
         sdk.verify.v2.services(service.sid).verifications.create(to=MOBILE, channel="sms")
-        texts = requests.get(f"http://127.0.0.1:{standin_port}/_standin/messages", params={"to": MOBILE}).json()
+        # The text, read as the printed example says.
+        texts_url = re.search(r"^  curl -s '(\S+/_standin/messages\?to=%2B447400123456)'$", output, re.M).group(1)
+        assert texts_url.startswith(f"http://127.0.0.1:{standin_port}/")
+        texts = requests.get(texts_url, timeout=10).json()
         check = sdk.verify.v2.services(service.sid).verification_checks.create(to=MOBILE, code=code_in(texts[0]))
         assert check.status == "approved"
         # The private Redis keeps its data in the state folder, and listens on a Unix socket there.
