@@ -5,12 +5,14 @@ the twilio Client's requests are redirected to it.
 """
 from __future__ import annotations
 
+import os
 import select
 import subprocess
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -208,6 +210,36 @@ def test_delay_fault_exceeding_client_timeout(standin):
     assert standin.wait_for_message(TO, timeout=5)["body"] == "late"
 
 
+@pytest.mark.parametrize("code, status", [
+    (21610, 400), (21211, 400), (13224, 400), (20003, 401), (20404, 404), (20429, 429),
+    (20500, 500), (20503, 503),
+])
+def test_fault_given_only_a_code_answers_with_that_codes_http_status(client, standin, code, status):
+    # As the README writes it: {"to": ..., "code": 21610}, no http_status.
+    response = requests.post(f"{standin.base_url}/_standin/faults", json={"to": TO, "code": code},
+                             timeout=5)
+    assert response.status_code == 201
+    assert (response.json()["http_status"], response.json()["code"]) == (status, code)
+    with pytest.raises(TwilioRestException) as err:
+        client.messages.create(to=TO, from_=FROM, body="x")
+    assert (err.value.status, err.value.code) == (status, code)
+    assert standin.messages(TO) == []
+    assert [(r["http_status"], r["code"]) for r in standin.requests(TO)] == [(status, code)]
+
+
+@pytest.mark.parametrize("spec", [
+    {"to": TO},  # nothing to do
+    {"to": TO, "message": "refused"},  # a refusal's message, but no refusal
+    {"to": TO, "error_code": 30003},  # a failed delivery's code, but no delivery outcome
+    {"to": TO, "code": 21610, "delivery": "failed"},  # refused, so never delivered
+])
+def test_fault_that_would_not_act_as_written_is_refused(client, standin, spec):
+    response = requests.post(f"{standin.base_url}/_standin/faults", json=spec, timeout=5)
+    assert response.status_code == 400 and response.json()["message"]
+    assert standin.faults() == []
+    assert client.messages.create(to=TO, from_=FROM, body="x").status == "queued"
+
+
 def test_invalid_fault_spec_is_rejected(standin):
     response = requests.post(f"{standin.base_url}/_standin/faults", json={"http_status": 200},
                              timeout=5)
@@ -287,6 +319,26 @@ def test_inspection_endpoint_returns_message(client, standin, receiver):
     assert standin.messages() == []
 
 
+def test_inspection_takes_a_plus_left_unencoded_in_the_url(client, standin):
+    sid = client.messages.create(to=TO, from_=FROM, body="x").sid
+    client.messages.create(to="+15550000000", from_=FROM, body="to someone else")
+    # The URL as typed after curl: a + written as is arrives as a space (form decoding).
+    for query in ("to=+15551234567", "to=%2B15551234567"):
+        listed = requests.get(f"{standin.base_url}/_standin/messages?{query}", timeout=5).json()
+        assert [m["sid"] for m in listed] == [sid], query
+    listed = requests.get(f"{standin.base_url}/_standin/requests?to=+15551234567", timeout=5).json()
+    assert [r["sid"] for r in listed] == [sid]
+
+
+@pytest.mark.parametrize("to", ["15551234567", "abc", "+1555abc", "+", "00447400123456"])
+def test_inspection_refuses_a_to_that_is_not_a_phone_number(client, standin, to):
+    client.messages.create(to=TO, from_=FROM, body="x")
+    response = requests.get(f"{standin.base_url}/_standin/messages", params={"to": to}, timeout=5)
+    # Not an empty list, which would read as "nothing was sent".
+    assert response.status_code == 400
+    assert "E.164" in response.json()["message"] and "%2B" in response.json()["message"]
+
+
 def test_unknown_path_and_config(standin):
     response = requests.get(f"{standin.base_url}/nope", timeout=5)
     assert response.status_code == 404 and response.json()["code"] == 20404
@@ -327,11 +379,18 @@ def test_module_help():
     assert result.returncode == 0 and "--send-delay" in result.stdout
 
 
-def test_module_runs_standalone():
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "twilio_standin", "--port", "0", "--account-sid", ACCOUNT_SID,
-         "--auth-token", AUTH_TOKEN], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        text=True)
+@pytest.mark.parametrize("token_by", ["environment", "option"])
+def test_module_runs_standalone(token_by):
+    """The auth token comes from TWILIO_STANDIN_AUTH_TOKEN, off the command line (which every
+    user can read); --auth-token still works for the callers that pass it so."""
+    command = [sys.executable, "-m", "twilio_standin", "--port", "0", "--account-sid", ACCOUNT_SID]
+    env = {k: v for k, v in os.environ.items() if k != "TWILIO_STANDIN_AUTH_TOKEN"}
+    if token_by == "environment":
+        env["TWILIO_STANDIN_AUTH_TOKEN"] = AUTH_TOKEN
+    else:
+        command += ["--auth-token", AUTH_TOKEN]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
     try:
         ready, _, _ = select.select([proc.stdout], [], [], 20)  # bounded wait for start-up
         assert ready, "stand-in printed nothing"
@@ -341,6 +400,13 @@ def test_module_runs_standalone():
         client = Client(ACCOUNT_SID, AUTH_TOKEN,
                         http_client=RedirectingHttpClient(base_url, timeout=5))
         assert client.messages.create(to=TO, from_=FROM, body="x").status == "queued"
+        wrong = Client(ACCOUNT_SID, "standin-auth-token",  # the default, had the token been lost
+                       http_client=RedirectingHttpClient(base_url, timeout=5))
+        with pytest.raises(TwilioRestException) as err:
+            wrong.messages.create(to=TO, from_=FROM, body="x")
+        assert err.value.status == 401
+        on_command_line = AUTH_TOKEN.encode() in Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+        assert on_command_line == (token_by == "option")
     finally:
         proc.terminate()
         try:

@@ -228,6 +228,25 @@ def test_runtime_fault_applies_to_calls_but_not_delivery_faults(client, standin,
     assert [r["http_status"] for r in standin.requests(TO, resource="Calls")] == [503, 201]
 
 
+def test_fault_given_only_a_code_refuses_calls_with_its_http_status(client, standin, voice):
+    standin.add_fault(TO, code=21216, times=1)
+    with pytest.raises(TwilioRestException) as err:
+        call(client, voice)
+    assert (err.value.status, err.value.code) == (400, 21216)
+    assert standin.calls() == []
+
+
+def test_calls_inspection_takes_a_plus_left_unencoded_and_refuses_what_is_no_number(client, standin, voice):
+    created = call(client, voice)
+    call(client, voice, to="+15550000000")
+    # The URL as typed after curl: a + written as is arrives as a space (form decoding).
+    for query in ("to=+15551234567", "to=%2B15551234567"):
+        listed = requests.get(f"{standin.base_url}/_standin/calls?{query}", timeout=5).json()
+        assert [c["sid"] for c in listed] == [created.sid], query
+    response = requests.get(f"{standin.base_url}/_standin/calls", params={"to": "15551234567"}, timeout=5)
+    assert response.status_code == 400 and "%2B" in response.json()["message"]
+
+
 def test_inline_twiml_instead_of_url(client, standin):
     created = client.calls.create(to=TO, from_=FROM, twiml=str(twiml(("say", "inline hello"))))
     record = standin.wait_for_call_end(created.sid)

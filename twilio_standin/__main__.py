@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 
@@ -16,7 +17,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4011, help="0 picks a free port")
     parser.add_argument("--account-sid", default="AC" + "0" * 32)
-    parser.add_argument("--auth-token", default="standin-auth-token")
+    # The token is read from the environment: a command line is visible to every user (ps).
+    # --auth-token stays for the callers that pass it so (e.g. the benchmark, with a fixed token).
+    parser.add_argument("--auth-token",
+                        default=os.environ.get("TWILIO_STANDIN_AUTH_TOKEN") or "standin-auth-token",
+                        help="default: $TWILIO_STANDIN_AUTH_TOKEN, else 'standin-auth-token'; "
+                             "prefer the variable, as other users can read a command line")
     parser.add_argument("--send-delay", type=float, default=0.0,
                         help="seconds slept before answering each create (Twilio latency)")
     parser.add_argument("--callback-timeout", type=float, default=10.0)

@@ -1,7 +1,8 @@
 """Per-app shared state, reachable from any resource module via `current()`.
 
-Kept separate from app.py so resource modules (messages.py, later calls.py)
-can import it without a circular import.
+A module of its own because app.py imports the resource modules (messages.py,
+calls.py, control.py...), which in turn need the context: importing it from
+app.py would make the import circular.
 """
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ StandIn class offers the same as methods.
 """
 from __future__ import annotations
 
+import os
+import re
 from typing import Callable
 
 from flask import Blueprint, jsonify, request
@@ -30,9 +32,32 @@ def _bad_request(exc: ValueError):
     return twilio_error(400, 20001, str(exc))
 
 
+# What a ?to= filter may be: an E.164 number, also as a WhatsApp address; calls also have
+# client: and sip: parties.
+_NUMBER = re.compile(r"^(whatsapp:)?\+[1-9]\d{1,14}$")
+_PARTY = re.compile(r"^(whatsapp:)?\+[1-9]\d{1,14}$|^(client|sip):\S+$")
+
+
+def _to_filter(allowed: re.Pattern | None = _NUMBER) -> str | None:
+    """The ?to= filter; None when absent or empty (everything).
+
+    A `+` written as is in a URL arrives as a space (form decoding): a space before the
+    digits is read as that `+`. A filter `allowed` does not match is refused (ValueError:
+    400) rather than answered with an empty list, which would read as "nothing was sent"."""
+    to = request.args.get("to")
+    if not to:
+        return None
+    to = re.sub(r"^(whatsapp:)? (?=\d)", r"\1+", to)
+    if allowed is not None and not allowed.match(to):
+        raise ValueError(f"'to' must be a phone number in E.164 form such as +447400123456, not "
+                         f"{to!r} (in a URL, write its + as %2B)")
+    return to
+
+
 @bp.get("/health")
 def health():
-    return jsonify({"status": "ok"})
+    # The pid tells a launcher (./dev run) its own stand-in from another one on the same port.
+    return jsonify({"status": "ok", "pid": os.getpid()})
 
 
 @bp.get("/faults")
@@ -54,7 +79,7 @@ def clear_faults():
 
 @bp.get("/messages")
 def list_messages():
-    return jsonify(current().store.messages(request.args.get("to") or None))
+    return jsonify(current().store.messages(_to_filter()))
 
 
 @bp.delete("/messages")
@@ -67,9 +92,10 @@ def clear_messages():
 @bp.get("/requests")
 def list_requests():
     """Every create attempt (accepted or rejected), e.g. to count retries;
-    ?resource=Messages or ?resource=Calls for one kind."""
-    args = request.args
-    return jsonify(current().store.requests(args.get("to") or None, args.get("resource") or None))
+    ?resource=Messages or ?resource=Calls for one kind. Its ?to= may be anything: a rejected
+    attempt is logged with the To it carried, a phone number or not."""
+    resource = request.args.get("resource") or None
+    return jsonify(current().store.requests(_to_filter(allowed=None), resource))
 
 
 # -- calls and callees -------------------------------------------------------------
@@ -93,7 +119,7 @@ def clear_callees():
 
 @bp.get("/calls")
 def list_calls():
-    return jsonify(current().store.calls(request.args.get("to") or None))
+    return jsonify(current().store.calls(_to_filter(_PARTY)))
 
 
 @bp.delete("/calls")

@@ -5,11 +5,17 @@ Magic numbers are the ones Twilio documents for test credentials
 here so the app's error paths can be driven without any setup.
 
 Runtime faults are registered per destination number (or for every number
-when `to` is None) and can reject the request (http_status/code/message),
-slow it down (delay: make it exceed the client's timeout), or let it through
-but report a failed delivery in the status callbacks (delivery/error_code).
-`times` limits how many requests a fault applies to. Faults apply to Calls
-creates too, except the SMS-only delivery outcome.
+when `to` is None) and can reject the request (http_status and/or code,
+message), slow it down (delay: make it exceed the client's timeout), or let it
+through but report a failed delivery in the status callbacks
+(delivery/error_code). A rejection given only a Twilio code answers with the
+HTTP status Twilio uses for it, and one given only a status with that status's
+usual code. `times` limits how many requests a fault applies to. Faults apply
+to Calls creates too, except the SMS-only delivery outcome.
+
+A spec that would change nothing is refused (ValueError), so that a mistyped
+fault is noticed when it is added rather than when a test wonders why nothing
+failed.
 """
 from __future__ import annotations
 
@@ -39,6 +45,20 @@ MAGIC_FROM = {
 }
 # Default Twilio codes when a fault gives an HTTP status but no code.
 DEFAULT_CODES = {400: 21211, 401: 20003, 404: 20404, 429: 20429, 500: 20500, 503: 20503}
+# Twilio's codes 20003 and 20004 and those of the form 20000 + an HTTP status (20404, 20429,
+# 20500, 20503...) say that status; every other REST error code (21xxx, 13xxx...) is a 400.
+CODE_STATUSES = {20003: 401, 20004: 405}
+
+
+def status_of(code: int) -> int:
+    """The HTTP status Twilio answers with a REST error of this code."""
+    if code in CODE_STATUSES:
+        return CODE_STATUSES[code]
+    if 20400 <= code <= 20599:
+        return code - 20000
+    return 400
+
+
 DEFAULT_MESSAGES = {429: "Too Many Requests", 500: "Internal Server Error",
                     503: "Service Unavailable"}
 DELIVERY_CODES = {"undelivered": 30003, "failed": 30008}  # unreachable handset / unknown
@@ -110,9 +130,24 @@ def validate_fault(spec: dict[str, Any]) -> dict[str, Any]:
         if delivery not in DELIVERY_CODES:
             raise ValueError("'delivery' must be 'undelivered' or 'failed'")
         out["error_code"] = out.get("error_code") or DELIVERY_CODES[delivery]
-    if status is not None:
-        out["code"] = out.get("code") or DEFAULT_CODES.get(status, 20000 + status)
-        out["message"] = out.get("message") or DEFAULT_MESSAGES.get(status, "Injected fault")
+    code = out.get("code")
+    refuses = status is not None or code is not None
+    if refuses and delivery is not None:
+        raise ValueError("a refused request is never delivered: give 'http_status'/'code' or "
+                         "'delivery', not both")
+    if out.get("error_code") is not None and delivery is None:
+        raise ValueError("'error_code' is the code of a failed delivery: it needs 'delivery'")
+    if out.get("message") is not None and not refuses:
+        raise ValueError("'message' is the message of a refusal: it needs 'code' or 'http_status'")
+    if not refuses and not out["delay"] and delivery is None:
+        raise ValueError("a fault needs 'code' or 'http_status' (refuse the request), 'delay' "
+                         "or 'delivery'")
+    if refuses:
+        out["http_status"] = status if status is not None else status_of(code)
+        if code is None:
+            out["code"] = DEFAULT_CODES.get(out["http_status"], 20000 + out["http_status"])
+        out["message"] = out.get("message") or DEFAULT_MESSAGES.get(out["http_status"],
+                                                                      "Injected fault")
     return out
 
 
