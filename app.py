@@ -92,7 +92,7 @@ def _register_health(app: Flask) -> None:
 
     @app.get("/healthz/ready")
     def ready():
-        core().redis.ping()
+        core().check_store()
         return jsonify(status="ok")
 
 

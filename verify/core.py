@@ -38,6 +38,10 @@ class Core:
     auth_guard: AuthGuard
     channels: dict[str, Channel]
 
+    def check_store(self) -> None:
+        """Raise the store's error unless Redis answers (readiness)."""
+        self.redis.ping()
+
     def install(self, app: Flask) -> None:
         app.extensions[EXTENSION] = self
 

@@ -15,11 +15,11 @@ from typing import Protocol
 from . import errors, locales, phone, sids
 from .codes import CodeBook, validate_custom_code
 from .errors import VerifyError
+from .model import CallTurn, Verification
 from .protection import rules
 from .protection.admission import Admission
-from .records import CallTurn, Verification
 from .services import Services, service_not_found
-from .store.verifications import Store
+from .store.verifications import Send, Store
 from .twilio.client import CarrierUnavailable, translate
 
 log = logging.getLogger("telverify.verify")
@@ -122,12 +122,13 @@ class Verifications:
         now = time.time()
         new_sid = sids.new_verification_sid(destination.e164)
         salt = secrets.token_hex(8)
-        outcome, sid, attempt, verification = self.store.create_or_resend(
-            service_sid, new_sid, destination.e164, channel.name, now,
-            expires_at=now + service["code_expiry_seconds"], sealed=self.codes.seal(new_sid, code), salt=salt,
-            salted_digest=self.codes.salted(salt, self.codes.digest(service_sid, code)), locale=locale,
-            friendly_name=request.custom_friendly_name, tags=request.tags, send_digits=send_digits,
-            delivers_code=channel.delivers_code, number_limits=ticket.number_limits)
+        send = Send(new_sid=new_sid, to=destination.e164, channel=channel.name,
+                    expires_at=now + service["code_expiry_seconds"], sealed_code=self.codes.seal(new_sid, code),
+                    salt=salt, salted_digest=self.codes.salted(salt, self.codes.digest(service_sid, code)),
+                    locale=locale, friendly_name=request.custom_friendly_name, tags=request.tags,
+                    send_digits=send_digits, delivers_code=channel.delivers_code,
+                    number_limits=ticket.number_limits)
+        outcome, sid, attempt, verification = self.store.create_or_resend(service_sid, send, now)
         masked = phone.mask(destination.e164)
         if outcome == "blocked":  # reported as fraud since admission looked
             raise rules.blocked(attempt, destination.e164)

@@ -16,7 +16,7 @@ from flask import Response, jsonify, request
 
 from verify.core import core
 from verify.errors import SERVICE_UNAVAILABLE, VerifyError
-from verify.records import CallTurn
+from verify.model import CallTurn
 from verify.twilio.callbacks import AttemptRef, attempt_of
 from verify.twilio.signatures import twilio_signed
 

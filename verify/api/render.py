@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from ..core import core
-from ..records import PROTECTION_FIELDS, CheckedVerification, Verification
+from ..model import PROTECTION_FIELDS, CheckedVerification, Verification
 
 ISO8601 = "%Y-%m-%dT%H:%M:%SZ"
 

@@ -5,8 +5,8 @@ from flask import jsonify
 
 from ..core import core
 from ..errors import invalid
+from ..model import SERVICE_DEFAULTS
 from ..protection import rules
-from ..records import SERVICE_DEFAULTS
 from . import bp, forms, paging, render
 
 # telverify's abuse-protection overrides: Service parameter -> (field, parser of its value).

@@ -11,8 +11,8 @@ from functools import lru_cache
 from limits import RateLimitItem, RateLimitItemPerSecond
 
 from .. import errors
+from ..model import SendingState
 from ..phone import Destination
-from ..records import SendingState
 from . import rules
 from .rules import blocked, locked_out
 

@@ -16,8 +16,8 @@ from phonenumbers import PhoneNumberType
 
 from .. import errors
 from ..errors import VerifyError
+from ..model import LIMIT_NAMES
 from ..phone import Destination, mask
-from ..records import LIMIT_NAMES
 
 log = logging.getLogger("telverify.protection")
 
@@ -40,7 +40,7 @@ LIMIT_DEFAULTS = {
     "sends_per_prefix": "100 per hour",
     "sends_per_service": "10000 per day",
 }
-assert tuple(LIMIT_DEFAULTS) == LIMIT_NAMES  # a service's overrides are named after them (records.py)
+assert tuple(LIMIT_DEFAULTS) == LIMIT_NAMES  # a service's overrides are named after them (model.py)
 # A service's own overrides of them (its Limit... parameters): service field -> limit name.
 SERVICE_LIMIT_FIELDS = {f"limit_{name}": name for name in LIMIT_DEFAULTS}
 LIMIT_LABELS = {

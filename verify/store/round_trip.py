@@ -1,32 +1,124 @@
-"""Several commands in one round trip, for the hot paths (a check, a call's webhook, a fetch):
-a read and a script, or two reads, sent together.
+"""One Redis round trip on a connection the calling thread keeps: the hot paths' way to Redis
+(a check, a fetch, a call's webhooks). On a Redis Cluster, `ClusterRoundTrip` sends the same
+commands through the cluster client.
 
-On one Redis they go in one pipeline. On a Redis Cluster each command goes to the node that
-holds its keys, one after another through the cluster client, which knows the slots and
-follows a MOVED or ASK: redis-py's ClusterPipeline first asks a node for each EVALSHA's keys
-(COMMAND GETKEYS), a round trip of its own, so it would save none; and it sends a command whose
-reply timed out once more, so a slow node would count a check twice. Here a timeout raises,
-as on one Redis, and nothing after it is sent.
+redis-py's pool and Pipeline do work of their own on every call (a pid check, a poll of the
+socket for stray bytes, the pool's lock, building and resetting the Pipeline), a sizeable part
+of what a round trip costs the app; on the requests the benchmark holds to its targets, this
+module costs a tenth of their throughput less (docs/performance.md, "Custom parts"). So those
+requests send their commands on a connection of their thread's own, made with the client's
+settings; everything else uses the client.
+
+Two more savings, both on a round trip that is most of what those requests do:
+- Commands are packed by hiredis itself, without redis-py's argument checks.
+- The socket is blocking, its timeout kept by the kernel (SO_RCVTIMEO/SO_SNDTIMEO). A Python
+  socket timeout makes every send and recv a poll() first, each a syscall and a release of the
+  GIL, which under load another thread takes; blocking, a round trip is one send and one recv.
+
+A command is never sent again after a timeout (Redis may yet run it), only once more when the
+connection broke, mostly because Redis restarted or dropped an idle connection.
 """
 from __future__ import annotations
 
+import functools
+import os
+import socket
+import ssl
+import struct
+import threading
+
+import hiredis
 import redis
 from redis.cluster import RedisCluster
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
-def send(client: redis.Redis | RedisCluster, *commands: tuple) -> list:
-    """Each command's reply, in order. An error reply comes back as its exception (the caller
-    can tell a NOSCRIPT from the rest); a lost connection or a timeout raises."""
-    if isinstance(client, RedisCluster):
+class RoundTrip:
+    def __init__(self, client: redis.Redis):
+        pool = client.connection_pool
+        self._new_connection = functools.partial(pool.connection_class, **pool.connection_kwargs)
+        self._timeout = pool.connection_kwargs.get("socket_timeout")
+        self._local = threading.local()
+
+    def _connection(self):
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():  # a forked child must not share its parent's socket
+            local.connection, local.pid = self._new_connection(), os.getpid()
+        connection = local.connection
+        if connection._sock is None:  # new, or dropped after an error
+            connection.connect()  # the handshake (AUTH, SELECT...) under the client's own timeouts
+        if connection._sock is not getattr(local, "tuned", None):
+            # A socket of its own (or one redis-py opened when its health check reconnected).
+            _timeouts_in_kernel(connection._sock, self._timeout)
+            local.tuned = connection._sock
+        return connection
+
+    def send(self, *commands: tuple) -> list:
+        """Each command's reply, in order. An error reply comes back as its exception (the
+        caller can tell a NOSCRIPT from the rest); a lost connection or a timeout raises."""
+        packed = b"".join([hiredis.pack_command(command) for command in commands])
+        for retry in (True, False):
+            connection = self._connection()
+            try:
+                connection.send_packed_command([packed])
+                return [_reply(connection) for _ in commands]
+            except RedisConnectionError as error:
+                connection.disconnect()
+                if isinstance(error.__context__, BlockingIOError):
+                    # The kernel's timeout: Redis is alive but silent, and may yet run the
+                    # commands, so they must not be sent again.
+                    raise RedisTimeoutError(f"Redis did not answer within {self._timeout} s") from error
+                # Mostly Redis restarted or dropped an idle connection, and the commands died
+                # with the socket: send them once more on a new one, as the pool reconnects.
+                if not retry:
+                    raise
+            except BaseException:
+                connection.disconnect()  # never leave half a reply for the next call to read
+                raise
+        raise AssertionError("unreachable")
+
+
+class ClusterRoundTrip:
+    """RoundTrip's `send` on a Redis Cluster, whose commands go to the nodes that hold their
+    keys: through the cluster client, which knows the slots and follows a MOVED or ASK. One
+    command after another, not in redis-py's ClusterPipeline: that first asks a node for each
+    EVALSHA's keys (COMMAND GETKEYS), a round trip of its own, so it saves none; and it sends a
+    command whose reply timed out once more, so a slow node would count a check twice. Here a
+    timeout raises, as on one Redis, and nothing after it is sent."""
+
+    def __init__(self, client: RedisCluster):
+        self._execute = client.execute_command
+
+    def send(self, *commands: tuple) -> list:
         replies = []
         for command in commands:
             try:
-                replies.append(client.execute_command(*command))
-            except ResponseError as error:
+                replies.append(self._execute(*command))
+            except ResponseError as error:  # an error reply, as RoundTrip answers it
                 replies.append(error)
         return replies
-    with client.pipeline(transaction=False) as pipe:
-        for command in commands:
-            pipe.execute_command(*command)
-        return pipe.execute(raise_on_error=False)
+
+
+def _timeouts_in_kernel(sock: socket.socket, timeout: float | None) -> None:
+    """Make `sock` blocking with the same timeout, kept by the kernel. A timed-out call then
+    fails with EAGAIN (BlockingIOError), which redis-py reports as a ConnectionError. TLS
+    sockets keep Python's timeout: their reads are not a single recv."""
+    if not timeout or isinstance(sock, ssl.SSLSocket):
+        return
+    whole = int(timeout)
+    timeval = struct.pack("ll", whole, int((timeout - whole) * 1_000_000))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+    except OSError:  # a platform whose timeval is laid out otherwise: keep Python's timeout
+        return
+    sock.settimeout(None)
+
+
+def _reply(connection):
+    try:
+        return connection.read_response()
+    except ResponseError as error:
+        return error

@@ -6,6 +6,7 @@ frozen clock tests it, and Redis TTLs only collect garbage.
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ import redis
 from redis.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
-from ..records import (
+from ..model import (
     CallTurn,
     CheckedVerification,
     SendingState,
@@ -22,7 +23,8 @@ from ..records import (
     service_to_redis,
     verification_from_redis,
 )
-from . import keys, round_trip
+from . import keys
+from .round_trip import ClusterRoundTrip, RoundTrip
 from .scripts import load_scripts, pairs
 
 MAX_SENDS = 5
@@ -31,6 +33,25 @@ FINAL_RETENTION_SECONDS = 24 * 3600  # how long a finished verification can stil
 FRAUD_BLOCK_SECONDS = 90 * 24 * 3600  # a number reported as fraud is left alone this long
 ADMIN_SCRIPTS = "ratelimit_"  # file-name prefix of admin.py's scripts
 CALL_SERVICE_FIELDS = ("friendly_name", "dtmf_input_required")  # what a call's webhooks need
+
+
+@dataclass(frozen=True)
+class Send:
+    """A code to send to a number, and the verification to create for it when none is pending
+    (a pending one is re-sent, with its own code)."""
+    new_sid: str
+    to: str
+    channel: str
+    expires_at: float
+    sealed_code: str  # codes.py: the code sealed with AES-GCM...
+    salt: str
+    salted_digest: str  # ...and the digest a check compares
+    locale: str
+    friendly_name: str | None
+    tags: str | None  # JSON
+    send_digits: str | None
+    delivers_code: bool  # False for an approve call: its code is never spoken, so never checked
+    number_limits: str  # "kind:amount:seconds,...", protection/rules.py's number_limits
 
 
 @dataclass(frozen=True)
@@ -43,6 +64,8 @@ class Store:
     def __init__(self, client: redis.Redis | RedisCluster):
         self.redis = client
         self.cluster = isinstance(client, RedisCluster)
+        # The hot paths: a check, a fetch and the call webhooks.
+        self._round_trip = ClusterRoundTrip(client) if self.cluster else RoundTrip(client)
         # The ratelimit_* scripts are the AdminStore's.
         self._scripts = load_scripts(client, lambda name: not name.startswith(ADMIN_SCRIPTS))
 
@@ -90,22 +113,27 @@ class Store:
             return pipe.execute()
 
     # -- verifications ----------------------------------------------------------------------
-    def create_or_resend(self, service_sid: str, new_sid: str, to: str, channel: str, now: float,
-                         expires_at: float, sealed: str, salt: str, salted_digest: str, locale: str,
-                         friendly_name: str | None, tags: str | None, send_digits: str | None,
-                         delivers_code: bool = True, number_limits: str = ""):
+    def create_or_resend(self, service_sid: str, send: Send, now: float):
         """Returns (outcome, sid, attempt index, the verification as it now stands); outcome is
         created, resent, max_sends, blocked (the index: seconds until the block lifts) or
         limited (the sid names the limit, "kind:amount:seconds", and the index is the seconds
         until a slot frees). The verification is None unless it was created or resent."""
-        outcome, sid, index, *fields = self._scripts["create_or_resend"](
-            keys=[keys.latest(service_sid, to), keys.verification(service_sid, new_sid),
-                  keys.blocked(service_sid, to)],
-            args=[repr(now), new_sid, to, channel, repr(expires_at), sealed, salt, salted_digest, locale,
-                  friendly_name or "", tags or "", MAX_SENDS, FINAL_RETENTION_SECONDS,
-                  keys.slot_prefix(service_sid, keys.number_tag(to)), send_digits or "",
-                  "1" if delivers_code else "0", number_limits])
-        verification = verification_from_redis(service_sid, pairs(fields), now) if fields else None
+        fields = {"sc": send.sealed_code, "sl": send.salt, "hs": send.salted_digest, "lc": send.locale}
+        if send.friendly_name:
+            fields["fn"] = send.friendly_name
+        if send.tags:
+            fields["tg"] = send.tags
+        arguments = {"now": repr(now), "expires_at": repr(send.expires_at), "sid": send.new_sid, "to": send.to,
+                     "channel": send.channel, "fields": fields, "send_digits": send.send_digits or "",
+                     "delivers_code": send.delivers_code, "max_sends": MAX_SENDS,
+                     "retention": FINAL_RETENTION_SECONDS,
+                     "slot_prefix": keys.slot_prefix(service_sid, keys.number_tag(send.to)),
+                     "number_limits": send.number_limits}
+        outcome, sid, index, *reply = self._scripts["create_or_resend"](
+            keys=[keys.latest(service_sid, send.to), keys.verification(service_sid, send.new_sid),
+                  keys.blocked(service_sid, send.to)],
+            args=[json.dumps(arguments, separators=(",", ":"))])
+        verification = verification_from_redis(service_sid, pairs(reply), now) if reply else None
         return outcome, sid, int(index), verification
 
     def check(self, service_sid: str, digest: str, now: float, lockout: tuple[int, int, int, int], *,
@@ -180,12 +208,14 @@ class Store:
     def fetch(self, service_sid: str, sid: str, now: float) -> tuple[bool, Verification | None]:
         """(whether the service exists, the verification or None), in one round trip: an
         application waiting for a press-# call polls this."""
-        replies = round_trip.send(self.redis, ("EXISTS", keys.service(service_sid)),
-                                  ("HGETALL", keys.verification(service_sid, sid)))
+        replies = self._round_trip.send(("EXISTS", keys.service(service_sid)),
+                                        ("HGETALL", keys.verification(service_sid, sid)))
         for answer in replies:
             if isinstance(answer, Exception):
                 raise answer
         exists, raw = replies
+        if isinstance(raw, list):  # as Redis sent it; the cluster client makes it a dict
+            raw = pairs(raw)
         return bool(exists), (verification_from_redis(service_sid, raw, now) if raw else None)
 
     def update_status(self, service_sid: str, sid: str, status: str, now: float) -> Outcome:
@@ -233,7 +263,7 @@ class Store:
         script = self._scripts[script_name]
         evalsha = ("EVALSHA", script.sha, len(script_keys), *script_keys, *args)
         for _ in range(2):
-            replies = round_trip.send(self.redis, *([read] if read else []), evalsha)
+            replies = self._round_trip.send(*([read] if read else []), evalsha)
             if not isinstance(replies[-1], NoScriptError):
                 break
             self.redis.script_load(script.script)  # Redis restarted or flushed its script cache

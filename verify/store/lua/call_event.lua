@@ -6,7 +6,7 @@
 -- ARGV: 1 attempt index, 2 CallSid, 3 call status or '', 4 answered-by or '', 5 outcome or '',
 --       6 'turn' for the reply a TwiML webhook reads, else the whole verification
 -- Returns {result, HGETALL...}, or with 'turn' {result, channel, st, ex, to, lc, fn, sc, m<n>}
--- (false where a field is unset; records.CallTurn, as decide_by_call.lua answers too): handing
+-- (false where a field is unset; model.CallTurn, as decide_by_call.lua answers too): handing
 -- all of a verification's fields to Lua and back is most of what this script costs Redis.
 -- result: missing | foreign (another call's) | recorded
 local rank = {queued = 0, initiated = 1, ringing = 2, ['in-progress'] = 3,

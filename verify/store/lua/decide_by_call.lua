@@ -4,7 +4,7 @@
 -- ARGV: 1 now, 2 attempt index, 3 CallSid, 4 decision: approved | fraud_reported,
 --       5 retention s, 6 block s
 -- Returns {result, channel, st, ex, to, lc, fn, sc, m<n>} (false where unset), the reply
--- call_event.lua gives a TwiML webhook (records.CallTurn); result: missing | foreign | repeat
+-- call_event.lua gives a TwiML webhook (model.CallTurn); result: missing | foreign | repeat
 -- (this call already decided so) | final (no longer pending: decided elsewhere, expired,
 -- canceled) | decided
 local n, decision = ARGV[2], ARGV[4]

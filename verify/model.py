@@ -1,4 +1,4 @@
-"""What a service and a verification are, read back from their Redis hashes."""
+"""The data telverify keeps: what a service and a verification are, read back from Redis."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
