@@ -14,18 +14,19 @@ import sms
 import voice
 from config import ConfigError, Settings, load_settings
 from verify import api, errors
-from verify.api.auth import AuthGuard
 from verify.codes import CodeBook
 from verify.core import Core, core
 from verify.errors import VerifyError
 from verify.form_request import MAX_BODY, FormRequest
 from verify.protection.admission import Admission, lockout_arguments
+from verify.protection.auth_failures import AuthGuard
 from verify.protection.windows import Limiter
 from verify.rate_limits import RateLimits
 from verify.safe_list import SafeList
 from verify.services import Services
 from verify.store.admin import AdminStore
 from verify.store.connection import connect
+from verify.store.services import ServiceStore
 from verify.store.verifications import Store
 from verify.twilio.client import make_twilio_client
 from verify.verifications import Verifications
@@ -77,7 +78,7 @@ def _build_core(settings: Settings) -> Core:
     else:
         log.warning("calls are disabled: they need TWILIO_FROM_NUMBER (a messaging service cannot call)")
     store, admin_store = Store(redis_client), AdminStore(redis_client)
-    services = Services(store, admin_store)
+    services = Services(ServiceStore(redis_client), admin_store)
     verifications = Verifications(store, services, CodeBook(settings.secret_key), channels,
                                   Admission(limiter, admin_store, settings), lockout_arguments(settings))
     return Core(settings=settings, redis=redis_client, services=services, verifications=verifications,

@@ -27,8 +27,8 @@ from redis.crc import key_slot
 from config import load_settings
 from tests.support import API_KEY, API_SECRET, ROOT, LiveServer, create_app, free_port, make_env
 from tests.test_robustness import assert_twilio_error
-from verify.api.auth import LONGEST_DELAY, AuthGuard, client_address, delay_after
 from verify.core import Core
+from verify.protection.auth_failures import LONGEST_DELAY, AuthGuard, client_address, delay_after
 from verify.protection.windows import Limiter, Refusal
 from verify.store import keys
 

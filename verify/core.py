@@ -12,16 +12,16 @@ import redis
 from flask import Flask, current_app
 from redis.cluster import RedisCluster
 
+from .protection.auth_failures import AuthGuard
 from .protection.windows import Limiter
 from .rate_limits import RateLimits
 from .safe_list import SafeList
 from .services import Services
+from .twilio import signatures
 from .verifications import Channel, Verifications
 
 if TYPE_CHECKING:
     from config import Settings
-
-    from .api.auth import AuthGuard
 
 EXTENSION = "telverify"
 
@@ -53,3 +53,10 @@ class Core:
 def core() -> Core:
     """The current app's Core."""
     return current_app.extensions[EXTENSION]
+
+
+def require_twilio_signature():
+    """A blueprint's before_request for Twilio's webhooks: None, or the 403 of a request
+    without a valid X-Twilio-Signature."""
+    settings = core().settings
+    return signatures.refusal(settings.twilio_auth_token, settings.signature_base_url)

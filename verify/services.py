@@ -10,7 +10,7 @@ import time
 from . import errors, phone, sids
 from .errors import VerifyError
 from .store.admin import AdminStore
-from .store.verifications import FRAUD_BLOCK_SECONDS, Store
+from .store.services import FRAUD_BLOCK_SECONDS, ServiceStore
 
 
 def service_not_found(service_sid: str) -> VerifyError:
@@ -22,7 +22,7 @@ def _not_blocked(service_sid: str, e164: str) -> VerifyError:
 
 
 class Services:
-    def __init__(self, store: Store, admin: AdminStore):
+    def __init__(self, store: ServiceStore, admin: AdminStore):
         self.store = store
         self.admin = admin
 

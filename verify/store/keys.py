@@ -32,19 +32,12 @@ last day, "time:kinds;..."}; its lockout (`lockout()`) a hash {until, level}.
 """
 from __future__ import annotations
 
-import hashlib
+from .. import sids
 
 PREFIX = "tv"
 SERVICES_INDEX = f"{PREFIX}:services"
-TAG_HEX = 8
-
-
-def number_tag(to: str) -> str:
-    return hashlib.sha256(to.encode()).hexdigest()[:TAG_HEX]
-
-
-def tag_of_verification(verification_sid: str) -> str:
-    return verification_sid[2:2 + TAG_HEX].lower()
+number_tag = sids.number_tag  # a number's tag, which its verifications' sids carry
+tag_of_verification = sids.tag_of_verification
 
 
 def service(service_sid: str) -> str:

@@ -1,4 +1,5 @@
-"""Services and verifications in Redis, changed through their Lua scripts.
+"""Verifications in Redis, changed through their Lua scripts (services and their block lists:
+services.py).
 
 Each check-and-change is one script, so concurrent requests never approve twice or miscount
 an attempt. "Now" always comes from Python: expiry is decided from the times passed in, so a
@@ -20,18 +21,18 @@ from ..model import (
     SendingState,
     Verification,
     service_from_redis,
-    service_to_redis,
     verification_from_redis,
 )
 from . import keys
 from .round_trip import ClusterRoundTrip, RoundTrip
 from .scripts import load_scripts, pairs
+from .services import FRAUD_BLOCK_SECONDS
 
 MAX_SENDS = 5
 MAX_CHECKS = 5
 FINAL_RETENTION_SECONDS = 24 * 3600  # how long a finished verification can still be fetched
-FRAUD_BLOCK_SECONDS = 90 * 24 * 3600  # a number reported as fraud is left alone this long
 ADMIN_SCRIPTS = "ratelimit_"  # file-name prefix of admin.py's scripts
+OTHER_STORES_SCRIPTS = ("update_service.lua",)  # services.py's
 CALL_SERVICE_FIELDS = ("friendly_name", "dtmf_input_required")  # what a call's webhooks need
 
 
@@ -66,51 +67,8 @@ class Store:
         self.cluster = isinstance(client, RedisCluster)
         # The hot paths: a check, a fetch and the call webhooks.
         self._round_trip = ClusterRoundTrip(client) if self.cluster else RoundTrip(client)
-        # The ratelimit_* scripts are the AdminStore's.
-        self._scripts = load_scripts(client, lambda name: not name.startswith(ADMIN_SCRIPTS))
-
-    # -- services ---------------------------------------------------------------------------
-    # A service's hash and the services index are in different slots of a cluster, so they
-    # change in an order that never lists a service whose hash is missing: created hash first,
-    # deleted index first. Stopped halfway, a create leaves a hash whose sid nobody was given,
-    # and a delete one that the DELETE, repeated, removes.
-    def create_service(self, sid: str, settings: dict, now: float) -> None:
-        fields = service_to_redis({**settings, "sid": sid, "date_created": now, "date_updated": now})
-        self._in_order(lambda r: r.hset(keys.service(sid), mapping=fields),
-                       lambda r: r.zadd(keys.SERVICES_INDEX, {sid: now}))
-
-    def get_service(self, sid: str) -> dict | None:
-        raw = self.redis.hgetall(keys.service(sid))
-        return service_from_redis(raw) if raw else None
-
-    def list_services(self, offset: int, limit: int) -> list[dict]:
-        sids = self.redis.zrange(keys.SERVICES_INDEX, offset, offset + limit - 1)
-        with self.redis.pipeline(transaction=False) as pipe:
-            for sid in sids:
-                pipe.hgetall(keys.service(sid))
-            # A delete between the two reads leaves an entry whose hash is gone: not listed.
-            return [service_from_redis(raw) for raw in pipe.execute() if raw]
-
-    def update_service(self, sid: str, settings: dict, now: float) -> bool:
-        fields = service_to_redis({**settings, "date_updated": now})
-        args = [item for pair in fields.items() for item in pair]
-        return bool(self._scripts["update_service"](keys=[keys.service(sid)], args=args))
-
-    def delete_service(self, sid: str) -> bool:
-        _, deleted = self._in_order(lambda r: r.zrem(keys.SERVICES_INDEX, sid),
-                                    lambda r: r.delete(keys.service(sid)))
-        return bool(deleted)
-
-    def _in_order(self, *commands) -> list:
-        """Each command's reply; a command is a function of a client. On one Redis they run in
-        one MULTI; on a cluster, where no transaction spans slots, each is done before the next
-        is sent."""
-        if self.cluster:
-            return [command(self.redis) for command in commands]
-        with self.redis.pipeline(transaction=True) as pipe:
-            for command in commands:
-                command(pipe)
-            return pipe.execute()
+        self._scripts = load_scripts(client, lambda name: name not in OTHER_STORES_SCRIPTS
+                                     and not name.startswith(ADMIN_SCRIPTS))
 
     # -- verifications ----------------------------------------------------------------------
     def create_or_resend(self, service_sid: str, send: Send, now: float):
@@ -169,41 +127,6 @@ class Store:
         locked = max(0, math.ceil(float(until) - now)) if until else 0
         return SendingState(service_from_redis(service) if service else None, bool(safe_listed),
                             max(0, blocked), locked)
-
-    def blocked_seconds(self, service_sid: str, to: str) -> int:
-        """How long a fraud report's block on the number still lasts (0: not blocked)."""
-        return max(0, self.redis.ttl(keys.blocked(service_sid, to)))
-
-    def block(self, service_sid: str, to: str, now: float, seconds: int) -> None:
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(keys.blocked(service_sid, to), repr(now), ex=seconds)
-            pipe.zadd(keys.blocked_index(service_sid), {to: now + seconds})
-            pipe.execute()
-
-    def unblock(self, service_sid: str, to: str) -> bool:
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.delete(keys.blocked(service_sid, to))
-            pipe.zrem(keys.blocked_index(service_sid), to)
-            deleted, _ = pipe.execute()
-        return bool(deleted)
-
-    def unblock_all(self, service_sid: str) -> None:
-        """Lift every block of the service (its service is being deleted). The blocks live in
-        their numbers' slots, so each is its own command; the index goes last."""
-        index = keys.blocked_index(service_sid)
-        for start in range(0, self.redis.zcard(index), 500):
-            with self.redis.pipeline(transaction=False) as pipe:
-                for to in self.redis.zrange(index, start, start + 499):
-                    pipe.delete(keys.blocked(service_sid, to))
-                pipe.execute()
-        self.redis.delete(index)
-
-    def blocked_numbers(self, service_sid: str, now: float, offset: int, limit: int) -> list[tuple[str, float]]:
-        """The service's blocked numbers with when each block lifts, soonest first."""
-        index = keys.blocked_index(service_sid)
-        self.redis.zremrangebyscore(index, "-inf", now)
-        return [(to, until) for to, until in
-                self.redis.zrange(index, offset, offset + limit - 1, withscores=True)]
 
     def fetch(self, service_sid: str, sid: str, now: float) -> tuple[bool, Verification | None]:
         """(whether the service exists, the verification or None), in one round trip: an

@@ -1,4 +1,5 @@
-"""The one check every Twilio webhook passes: a valid X-Twilio-Signature, or 403.
+"""The one check every Twilio webhook passes: a valid X-Twilio-Signature, or 403 (sms/ and
+voice/ run it before each of their views: verify.core.require_twilio_signature).
 
 Signatures cover the URL Twilio called, so we rebuild it from PUBLIC_BASE_URL and the
 path and query we received: behind a proxy, request.url is not what Twilio signed.
@@ -6,21 +7,18 @@ There is no bypass, not even for development: the local stand-in signs like Twil
 """
 from __future__ import annotations
 
-import functools
 import hmac
 import logging
 
 from flask import jsonify, request
 from twilio.request_validator import RequestValidator
 
-from ..core import core
 from ..errors import AUTHENTICATE, VerifyError
 
 log = logging.getLogger("telverify.webhooks")
 
 
-def public_url() -> str:
-    base = core().settings.signature_base_url
+def public_url(base: str) -> str:
     query = request.query_string.decode("latin-1")
     return base + request.path + (f"?{query}" if query else "")
 
@@ -44,14 +42,12 @@ def signed_by_twilio(auth_token: str, url: str, signature: str) -> bool:
             or validator.validate(url, form, signature))
 
 
-def twilio_signed(view):
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        settings = core().settings
-        signature = request.headers.get("X-Twilio-Signature", "")
-        if not signature or not signed_by_twilio(settings.twilio_auth_token, public_url(), signature):
-            log.warning("webhook %s refused: missing or invalid X-Twilio-Signature", request.path)
-            error = VerifyError(AUTHENTICATE, "Invalid or missing X-Twilio-Signature for " + request.path, 403)
-            return jsonify(error.to_dict()), 403
-        return view(*args, **kwargs)
-    return wrapper
+def refusal(auth_token: str, base_url: str):
+    """None when the request carries Twilio's signature for `base_url` + its path and query;
+    else the 403 to answer with."""
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if signature and signed_by_twilio(auth_token, public_url(base_url), signature):
+        return None
+    log.warning("webhook %s refused: missing or invalid X-Twilio-Signature", request.path)
+    error = VerifyError(AUTHENTICATE, "Invalid or missing X-Twilio-Signature for " + request.path, 403)
+    return jsonify(error.to_dict()), 403
