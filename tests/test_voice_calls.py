@@ -199,3 +199,23 @@ def test_twilio_failing_leaves_the_verification_usable(live, sdk, service, stand
     assert len(verification.send_code_attempts) == 1  # the failed send did not count
     run_call(standin, MOBILE)
     assert poll(live, verification)["status"] == "approved"
+
+
+def test_a_locked_number_can_still_approve_with_pound(live, sdk, service, standin):
+    """A lockout stops code guessing: while it lasts no code is sent or checked. A # pressed on
+    the person's own phone cannot be guessed, so an approve call still goes through."""
+    verifications = sdk.verify.v2.services(service.sid)
+    for _ in range(2):  # two verifications, five wrong codes each: the default ten failures
+        verifications.verifications.create(to=MOBILE, channel="sms")
+        for _ in range(5):
+            verifications.verification_checks.create(to=MOBILE, code="000000")
+    for channel in ("sms", "call"):
+        with pytest.raises(TwilioRestException) as refused:
+            verifications.verifications.create(to=MOBILE, channel=channel)
+        assert (refused.value.status, refused.value.code) == (429, 60202)
+        assert "locked" in refused.value.msg
+    standin.set_callee(MOBILE, answer="human", keys=["#"])
+    verification = verifications.verifications.create(to=MOBILE, channel="call_approve")
+    call = run_call(standin, MOBILE)
+    assert call["said"][-1] == "Thank you. Your sign-in is approved. Goodbye."
+    assert verifications.verifications(verification.sid).fetch().status == "approved"

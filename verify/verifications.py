@@ -118,7 +118,7 @@ class Verifications:
         code = (validate_custom_code(request.custom_code) if request.custom_code is not None
                 else self.codes.generate(service["code_length"]))
         locale = locales.resolve(request.locale, destination.region)
-        ticket = self.admission.admit(service_sid, state, destination, request.rate_limits)
+        ticket = self.admission.admit(service_sid, state, destination, request.rate_limits, channel.delivers_code)
         now = time.time()
         new_sid = sids.new_verification_sid(destination.e164)
         salt = secrets.token_hex(8)

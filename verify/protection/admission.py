@@ -64,16 +64,18 @@ class Admission:
         self.settings = settings
 
     def admit(self, service_sid: str, state: SendingState, destination: Destination,
-              rate_limits: dict[str, str] | None) -> Ticket:
+              rate_limits: dict[str, str] | None, delivers_code: bool = True) -> Ticket:
         """Raise the refusal for this send, or say what it will count against. `state`: the
-        service and the number's standing, as the store read them together."""
+        service and the number's standing, as the store read them together; `delivers_code`:
+        False for an approve call, whose # on the person's own phone no one can guess, so a
+        lockout (which stops code guessing) lets it through: the person's way back in."""
         chosen = policy(self.settings, state.service)
         refusal = rules.refuse_number(destination, chosen.allowed, state.safe_listed)
         if refusal:
             raise refusal
         if state.blocked_seconds:
             raise blocked(state.blocked_seconds, destination.e164)
-        if state.locked_seconds:
+        if state.locked_seconds and delivers_code:
             raise locked_out(state.locked_seconds, destination.e164)
         counts = [(functools.partial(rules.refusal, counter, destination=destination), item, counter.identifiers)
                   for counter in rules.counters(chosen.limits, service_sid, destination, state.safe_listed)
