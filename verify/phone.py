@@ -1,6 +1,7 @@
 """Phone numbers: parsing to E.164 with `phonenumbers`, line types, masking for logs."""
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -32,8 +33,9 @@ class Destination:
         return self.line_type == PhoneNumberType.FIXED_LINE
 
 
-def parse(raw: str) -> Destination:
-    """Parse `To` as an international number; raise 60200 saying what is wrong."""
+def _parsed(raw: str) -> tuple[phonenumbers.PhoneNumber, str]:
+    """The number as `phonenumbers` reads it, and its E.164 form (a trunk prefix written after
+    the country code, as in +44 0 7400..., is dropped); raise 60200 saying what is wrong."""
     text = (raw or "").strip()
     if raw and raw[0] == " " and text[:1].isdigit():
         # A "+" sent unencoded in a form (curl -d To=+44...) arrives as a space.
@@ -45,7 +47,12 @@ def parse(raw: str) -> Destination:
     except NumberParseException as exc:
         reason = _PARSE_REASONS.get(exc.error_type, "it cannot be read as a phone number")
         raise invalid(f"Invalid parameter `To`: '{mask(text)}' is not a valid phone number: {reason}.") from exc
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return number, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse(raw: str) -> Destination:
+    """Parse `To` as an international number; raise 60200 saying what is wrong."""
+    number, e164 = _parsed(raw)
     if not phonenumbers.is_valid_number(number):
         reason = {
             phonenumbers.ValidationResult.TOO_SHORT: "it is too short",
@@ -65,16 +72,13 @@ def parse(raw: str) -> Destination:
     )
 
 
-_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
-
-
+@functools.lru_cache(maxsize=4096)  # a person's checks and an application's polls repeat a number
 def normalize(raw: str) -> str:
-    """E.164 for looking a number up (checks): no validity or line-type work, which is what
-    costs time in `phonenumbers`; a number we could not have sent to is simply not found."""
-    text = (raw or "").strip()
-    if _E164.fullmatch(text):
-        return text
-    return parse(raw).e164
+    """E.164 for looking a number up (checks, the SafeList, blocks): the same reading of the
+    number as a send's (parse), so one number written two ways is one number everywhere, but
+    without its validity and line-type work, which is what costs time in `phonenumbers`; a
+    number telverify could not have sent to is simply not found."""
+    return _parsed(raw)[1]
 
 
 def mask(number: str) -> str:

@@ -1,0 +1,45 @@
+"""One number written two ways is one number everywhere: a lookup (a check by `To`, the
+SafeList, BlockedNumbers, the number's lockout) reads the number as a send does."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+from twilio.base.exceptions import TwilioRestException
+
+from tests.support import MOBILE, code_in
+
+WITH_TRUNK_ZERO = "+4407400123456"  # MOBILE with the UK's trunk 0 after the country code
+SPACED = "+44 7400 123456"
+
+
+def test_a_check_finds_the_verification_however_the_number_was_written(sdk, service, standin):
+    verification = sdk.verify.v2.services(service.sid).verifications.create(to=WITH_TRUNK_ZERO, channel="sms")
+    assert verification.to == MOBILE
+    code = code_in(standin.wait_for_message(MOBILE))
+    checks = sdk.verify.v2.services(service.sid).verification_checks
+    assert checks.create(to=SPACED, code="000000").status == "pending"
+    assert checks.create(to=WITH_TRUNK_ZERO, code=code).status == "approved"
+
+
+def test_the_safe_list_and_blocks_take_either_spelling(client, auth):
+    assert client.post("/v2/SafeList/Numbers", data={"PhoneNumber": MOBILE}, auth=auth).status_code == 201
+    assert client.get(f"/v2/SafeList/Numbers/{quote(WITH_TRUNK_ZERO)}", auth=auth).get_json()["phone_number"] == MOBILE
+    assert client.delete(f"/v2/SafeList/Numbers/{quote(WITH_TRUNK_ZERO)}", auth=auth).status_code == 204
+    service = client.post("/v2/Services", data={"FriendlyName": "Acme"}, auth=auth).get_json()["sid"]
+    blocked = f"/v2/Services/{service}/BlockedNumbers"
+    assert client.post(blocked, data={"PhoneNumber": WITH_TRUNK_ZERO}, auth=auth).get_json()["phone_number"] == MOBILE
+    assert client.get(f"{blocked}/{quote(MOBILE)}", auth=auth).status_code == 200
+    assert client.delete(f"{blocked}/{quote(WITH_TRUNK_ZERO)}", auth=auth).status_code == 204
+    assert client.get(f"{blocked}/{quote(MOBILE)}", auth=auth).status_code == 404
+
+
+def test_wrong_codes_lock_the_number_whichever_way_it_is_written(sdk, service):
+    verifications = sdk.verify.v2.services(service.sid)
+    for spelling in (MOBILE, WITH_TRUNK_ZERO):  # ten wrong codes, five under each spelling
+        verifications.verifications.create(to=spelling, channel="sms")
+        for _ in range(5):
+            verifications.verification_checks.create(to=spelling, code="000000")
+    with pytest.raises(TwilioRestException) as refused:  # ten failures of one number: it is locked
+        verifications.verifications.create(to=SPACED, channel="sms")
+    assert (refused.value.status, refused.value.code) == (429, 60202) and "locked" in refused.value.msg
