@@ -24,6 +24,7 @@ from verify.protection.windows import Limiter
 from verify.rate_limits import RateLimits
 from verify.safe_list import SafeList
 from verify.services import Services
+from verify.sids import NumberTags
 from verify.store.admin import AdminStore
 from verify.store.connection import connect
 from verify.store.services import ServiceStore
@@ -77,8 +78,9 @@ def _build_core(settings: Settings) -> Core:
         channels["call_approve"] = voice.ApproveCallChannel(twilio_client, settings)
     else:
         log.warning("calls are disabled: they need TWILIO_FROM_NUMBER (a messaging service cannot call)")
-    store, admin_store = Store(redis_client), AdminStore(redis_client)
-    services = Services(ServiceStore(redis_client), admin_store)
+    tags = NumberTags(settings.secret_key)
+    store, admin_store = Store(redis_client, tags), AdminStore(redis_client)
+    services = Services(ServiceStore(redis_client, tags), admin_store)
     verifications = Verifications(store, services, CodeBook(settings.secret_key), channels,
                                   Admission(limiter, admin_store, settings), lockout_arguments(settings))
     return Core(settings=settings, redis=redis_client, services=services, verifications=verifications,

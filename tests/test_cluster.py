@@ -18,9 +18,12 @@ from redis.exceptions import ResponseError
 
 from tests.api_asserts import list_refused, refused
 from tests.cluster import MASTERS, LocalCluster
-from tests.support import API_KEY, API_SECRET, LANDLINE, MOBILE, LiveServer, code_in, make_env
+from tests.support import API_KEY, API_SECRET, LANDLINE, MOBILE, SECRET_KEY, LiveServer, code_in, make_env
+from verify.sids import NumberTags
 from verify.store import keys
 from verify.store.connection import connect
+
+TAGS = NumberTags(SECRET_KEY)  # the numbers' tags as the app under test makes them
 
 AUTH = (API_KEY, API_SECRET)
 CANDIDATES = [f"+4474001{index:05d}" for index in range(300)]  # UK mobiles, one prefix (+44740)
@@ -48,7 +51,7 @@ def spread(cluster, service_sid: str) -> list[str]:
     """A number per node, in node order, whose keys in this service that node holds."""
     by_node: dict[int, str] = {}
     for number in CANDIDATES:
-        by_node.setdefault(cluster.node_of(keys.latest(service_sid, number)), number)
+        by_node.setdefault(cluster.node_of(keys.latest(service_sid, TAGS(number), number)), number)
         if len(by_node) == MASTERS:
             return [by_node[node] for node in range(MASTERS)]
     raise AssertionError("no number for every node")
@@ -150,9 +153,9 @@ def test_sms_verifications_on_every_node(sdk, service, standin, cluster):
     assert all(held), held  # every node holds keys of this service
     client = cluster.client()
     for number in numbers:
-        tag = f"{{{service.sid}:{keys.number_tag(number)}}}"
+        tag = f"{{{service.sid}:{TAGS(number)}}}"
         mine = [key for node in held for key in node if tag in key]
-        assert {client.keyslot(key) for key in mine} == {client.keyslot(keys.latest(service.sid, number))}
+        assert {client.keyslot(key) for key in mine} == {client.keyslot(keys.latest(service.sid, TAGS(number), number))}
         assert len(mine) >= 2  # the number's state and its verification, at least
 
 
@@ -239,7 +242,7 @@ def test_a_fraud_report_blocks_the_number(live, sdk, service, standin, cluster):
     listed = api(live, "GET", f"Services/{service.sid}/BlockedNumbers").json()["blocked_numbers"]
     assert [entry["phone_number"] for entry in listed] == [MOBILE]
     client = cluster.client()
-    assert client.ttl(keys.blocked(service.sid, MOBILE)) > 89 * 86400  # the block, in the number's slot
+    assert client.ttl(keys.blocked(service.sid, TAGS(MOBILE), MOBILE)) > 89 * 86400  # the block, in the number's slot
     assert client.zscore(keys.blocked_index(service.sid), MOBILE) > time.time()  # its entry, in the service's
 
 

@@ -6,7 +6,8 @@ import pytest
 import requests
 
 from tests.api_asserts import invalid, refused
-from tests.support import API_KEY, API_SECRET, LANDLINE, MOBILE
+from tests.support import API_KEY, API_SECRET, LANDLINE, MOBILE, SECRET_KEY
+from verify.sids import NumberTags
 from verify.store.connection import connect
 from verify.store.verifications import Store
 
@@ -111,7 +112,7 @@ def test_credentials_are_required(live):
 
 
 def test_sends_read_the_safe_list_as_the_api_leaves_it(sdk, service, redis_url):
-    store = Store(connect(redis_url))
+    store = Store(connect(redis_url), NumberTags(SECRET_KEY))
 
     def safe_listed(number: str) -> bool:
         return store.sending_state(service.sid, number, time.time()).safe_listed

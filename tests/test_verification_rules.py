@@ -1,5 +1,6 @@
 """Verify's rules for one verification: re-sends, limits, expiry, final states, and secrecy."""
 import datetime as dt
+import hashlib
 import logging
 
 import pytest
@@ -7,7 +8,9 @@ import redis
 from freezegun import freeze_time
 from twilio.base.exceptions import TwilioRestException
 
-from tests.support import API_KEY, MOBILE, code_in
+from app import create_app
+from tests.support import API_KEY, API_SECRET, MOBILE, code_in, make_env
+from verify.sids import TAG_HEX
 
 
 def start(sdk, service, to=MOBILE, **kwargs):
@@ -218,3 +221,20 @@ def test_checks_survive_redis_dropping_the_connections(client, auth, standin, re
     assert int(store.hget(next(store.scan_iter(f"*:ve:{sid}")), "ck")) == 3
     answer = client.post(url, data={"To": MOBILE, "Code": code}, auth=auth)
     assert answer.get_json()["status"] == "approved"
+
+
+def test_a_verification_sid_does_not_give_the_number_away(sdk, service, redis_url, standin):
+    """A sid carries its number's tag (the Redis slot of its keys), keyed with SECRET_KEY: an
+    unkeyed digest of a phone number is turned back into the number by trying them all."""
+    verification = sdk.verify.v2.services(service.sid).verifications.create(to=MOBILE, channel="sms")
+    tag = verification.sid[2:2 + TAG_HEX]
+    assert tag != hashlib.sha256(MOBILE.encode()).hexdigest()[:TAG_HEX]
+    again = sdk.verify.v2.services(service.sid).verifications.create(to=MOBILE, channel="sms")
+    assert again.sid == verification.sid  # a re-send: the same pending verification
+    # Another deployment (another SECRET_KEY) tags the same number otherwise.
+    other = create_app(make_env(redis_url, standin.base_url, "http://localhost",
+                                SECRET_KEY="another-secret-key-0123456789abcdef-0123")).test_client()
+    auth = (API_KEY, API_SECRET)
+    sid = other.post("/v2/Services", data={"FriendlyName": "Other"}, auth=auth).get_json()["sid"]
+    theirs = other.post(f"/v2/Services/{sid}/Verifications", data={"To": MOBILE, "Channel": "sms"}, auth=auth)
+    assert theirs.get_json()["sid"][2:2 + TAG_HEX] != tag

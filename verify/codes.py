@@ -22,15 +22,16 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from .errors import invalid
 
 
-def _derive(secret_key: str, purpose: bytes) -> bytes:
+def derive_key(secret_key: str, purpose: bytes) -> bytes:
+    """A key of its own for each use of SECRET_KEY."""
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"telverify " + purpose).derive(
         secret_key.encode())
 
 
 class CodeBook:
     def __init__(self, secret_key: str):
-        self._mac_key = _derive(secret_key, b"code digest")
-        self._aead = AESGCM(_derive(secret_key, b"code seal"))
+        self._mac_key = derive_key(secret_key, b"code digest")
+        self._aead = AESGCM(derive_key(secret_key, b"code seal"))
 
     @staticmethod
     def generate(length: int) -> str:

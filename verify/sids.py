@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
+
+from .codes import derive_key
 
 SERVICE = "VA"
 VERIFICATION = "VE"
@@ -12,26 +15,32 @@ RATE_LIMIT = "RK"
 BUCKET = "BL"
 SAFE_LIST = "GN"
 
-# A number's tag: a short digest of it, which leads the hex part of each verification sid for
-# that number, and names the Redis slot of its keys (store/keys.py): the sid alone locates the
-# verification.
+# A number's tag: a short keyed digest of it, which leads the hex part of each verification sid
+# for that number and names the Redis slot of its keys (store/keys.py), so the sid alone locates
+# the verification. Keyed with SECRET_KEY: an unkeyed digest of so few digits is turned back
+# into the number in seconds, and sids appear in logs and URLs.
 TAG_HEX = 8
+
+
+class NumberTags:
+    def __init__(self, secret_key: str):
+        self._key = derive_key(secret_key, b"number tag")
+
+    def __call__(self, to: str) -> str:
+        return hmac.new(self._key, to.encode(), hashlib.sha256).hexdigest()[:TAG_HEX]
 
 
 def new_sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 
 
-def number_tag(to: str) -> str:
-    return hashlib.sha256(to.encode()).hexdigest()[:TAG_HEX]
-
-
 def tag_of_verification(verification_sid: str) -> str:
     return verification_sid[2:2 + TAG_HEX].lower()
 
 
-def new_verification_sid(to: str) -> str:
-    return VERIFICATION + number_tag(to) + secrets.token_hex(16)[: 32 - TAG_HEX]
+def new_verification_sid(tag: str) -> str:
+    """A verification sid for the number whose tag is `tag`."""
+    return VERIFICATION + tag + secrets.token_hex(16)[: 32 - TAG_HEX]
 
 
 def attempt_sid(verification_sid: str, index: int) -> str:

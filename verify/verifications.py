@@ -120,7 +120,7 @@ class Verifications:
         locale = locales.resolve(request.locale, destination.region)
         ticket = self.admission.admit(service_sid, state, destination, request.rate_limits, channel.delivers_code)
         now = time.time()
-        new_sid = sids.new_verification_sid(destination.e164)
+        new_sid = self.store.new_verification_sid(destination.e164)
         salt = secrets.token_hex(8)
         send = Send(new_sid=new_sid, to=destination.e164, channel=channel.name,
                     expires_at=now + service["code_expiry_seconds"], sealed_code=self.codes.seal(new_sid, code),

@@ -1,9 +1,9 @@
 """The Redis key schema: every key telverify writes is named here and nowhere else.
 
 Keys of one destination number in one service share a hash tag, `{VA...:h}`, where `h` is a
-short digest of the number. The same `h` leads the hex part of each verification sid, so a
-request that names only the sid finds the slot without a lookup, and every Lua script touches
-one slot: the schema runs unchanged on Redis Cluster. A service's own data (its rate limits,
+short keyed digest of the number (sids.NumberTags). The same `h` leads the hex part of each
+verification sid, so a request that names only the sid finds the slot without a lookup, and
+every Lua script touches one slot: the schema runs unchanged on Redis Cluster. A service's own data (its rate limits,
 its block list's index) shares the service's tag, `{VA...}`. A service's hash, the services
 index and the SafeList have no tag: on a cluster each is one key, so the services index and
 the whole SafeList are each held by one node.
@@ -36,8 +36,7 @@ from .. import sids
 
 PREFIX = "tv"
 SERVICES_INDEX = f"{PREFIX}:services"
-number_tag = sids.number_tag  # a number's tag, which its verifications' sids carry
-tag_of_verification = sids.tag_of_verification
+tag_of_verification = sids.tag_of_verification  # a number's tag (sids.NumberTags), from a sid
 
 
 def service(service_sid: str) -> str:
@@ -53,15 +52,15 @@ def verification(service_sid: str, verification_sid: str) -> str:
     return slot_prefix(service_sid, tag_of_verification(verification_sid)) + "ve:" + verification_sid
 
 
-def latest(service_sid: str, to: str) -> str:
+def latest(service_sid: str, tag: str, to: str) -> str:
     """The number's state, a hash: `sid` of its newest verification (resends and checks by
     `To` start here) and `log`, its sends of the last day (its own limits)."""
-    return slot_prefix(service_sid, number_tag(to)) + "latest:" + to
+    return slot_prefix(service_sid, tag) + "latest:" + to
 
 
-def blocked(service_sid: str, to: str) -> str:
+def blocked(service_sid: str, tag: str, to: str) -> str:
     """Present while `to` may not be called or texted for this service (a fraud report)."""
-    return slot_prefix(service_sid, number_tag(to)) + "blocked:" + to
+    return slot_prefix(service_sid, tag) + "blocked:" + to
 
 
 # -- a service's own data: the `{VA...}` tag, so one script can change a rate limit and its

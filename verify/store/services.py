@@ -5,6 +5,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from ..model import service_from_redis, service_to_redis
+from ..sids import NumberTags
 from . import keys
 from .scripts import load_scripts
 
@@ -12,8 +13,9 @@ FRAUD_BLOCK_SECONDS = 90 * 24 * 3600  # a number reported as fraud is left alone
 
 
 class ServiceStore:
-    def __init__(self, client: redis.Redis | RedisCluster):
+    def __init__(self, client: redis.Redis | RedisCluster, tags: NumberTags):
         self.redis = client
+        self.tags = tags  # a number's tag: the Redis slot of its block
         self.cluster = isinstance(client, RedisCluster)
         self._scripts = load_scripts(client, lambda name: name == "update_service.lua")
 
@@ -62,17 +64,17 @@ class ServiceStore:
     # -- the block list -----------------------------------------------------------------------
     def blocked_seconds(self, service_sid: str, to: str) -> int:
         """How long a fraud report's block on the number still lasts (0: not blocked)."""
-        return max(0, self.redis.ttl(keys.blocked(service_sid, to)))
+        return max(0, self.redis.ttl(keys.blocked(service_sid, self.tags(to), to)))
 
     def block(self, service_sid: str, to: str, now: float, seconds: int) -> None:
         with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(keys.blocked(service_sid, to), repr(now), ex=seconds)
+            pipe.set(keys.blocked(service_sid, self.tags(to), to), repr(now), ex=seconds)
             pipe.zadd(keys.blocked_index(service_sid), {to: now + seconds})
             pipe.execute()
 
     def unblock(self, service_sid: str, to: str) -> bool:
         with self.redis.pipeline(transaction=False) as pipe:
-            pipe.delete(keys.blocked(service_sid, to))
+            pipe.delete(keys.blocked(service_sid, self.tags(to), to))
             pipe.zrem(keys.blocked_index(service_sid), to)
             deleted, _ = pipe.execute()
         return bool(deleted)
@@ -84,7 +86,7 @@ class ServiceStore:
         for start in range(0, self.redis.zcard(index), 500):
             with self.redis.pipeline(transaction=False) as pipe:
                 for to in self.redis.zrange(index, start, start + 499):
-                    pipe.delete(keys.blocked(service_sid, to))
+                    pipe.delete(keys.blocked(service_sid, self.tags(to), to))
                 pipe.execute()
         self.redis.delete(index)
 

@@ -15,6 +15,7 @@ import redis
 from redis.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
+from .. import sids
 from ..model import (
     CallTurn,
     CheckedVerification,
@@ -23,6 +24,7 @@ from ..model import (
     service_from_redis,
     verification_from_redis,
 )
+from ..sids import NumberTags
 from . import keys
 from .round_trip import ClusterRoundTrip, RoundTrip
 from .scripts import load_scripts, pairs
@@ -62,8 +64,9 @@ class Outcome:
 
 
 class Store:
-    def __init__(self, client: redis.Redis | RedisCluster):
+    def __init__(self, client: redis.Redis | RedisCluster, tags: NumberTags):
         self.redis = client
+        self.tags = tags  # a number's tag: the Redis slot of its keys
         self.cluster = isinstance(client, RedisCluster)
         # The hot paths: a check, a fetch and the call webhooks.
         self._round_trip = ClusterRoundTrip(client) if self.cluster else RoundTrip(client)
@@ -71,11 +74,16 @@ class Store:
                                      and not name.startswith(ADMIN_SCRIPTS))
 
     # -- verifications ----------------------------------------------------------------------
+    def new_verification_sid(self, to: str) -> str:
+        """A sid for a new verification to `to`: it carries the number's tag."""
+        return sids.new_verification_sid(self.tags(to))
+
     def create_or_resend(self, service_sid: str, send: Send, now: float):
         """Returns (outcome, sid, attempt index, the verification as it now stands); outcome is
         created, resent, max_sends, blocked (the index: seconds until the block lifts) or
         limited (the sid names the limit, "kind:amount:seconds", and the index is the seconds
         until a slot frees). The verification is None unless it was created or resent."""
+        tag = keys.tag_of_verification(send.new_sid)  # the number's, made with new_verification_sid
         fields = {"sc": send.sealed_code, "sl": send.salt, "hs": send.salted_digest, "lc": send.locale}
         if send.friendly_name:
             fields["fn"] = send.friendly_name
@@ -85,11 +93,11 @@ class Store:
                      "channel": send.channel, "fields": fields, "send_digits": send.send_digits or "",
                      "delivers_code": send.delivers_code, "max_sends": MAX_SENDS,
                      "retention": FINAL_RETENTION_SECONDS,
-                     "slot_prefix": keys.slot_prefix(service_sid, keys.number_tag(send.to)),
+                     "slot_prefix": keys.slot_prefix(service_sid, tag),
                      "number_limits": send.number_limits}
         outcome, sid, index, *reply = self._scripts["create_or_resend"](
-            keys=[keys.latest(service_sid, send.to), keys.verification(service_sid, send.new_sid),
-                  keys.blocked(service_sid, send.to)],
+            keys=[keys.latest(service_sid, tag, send.to), keys.verification(service_sid, send.new_sid),
+                  keys.blocked(service_sid, tag, send.to)],
             args=[json.dumps(arguments, separators=(",", ":"))])
         verification = verification_from_redis(service_sid, pairs(reply), now) if reply else None
         return outcome, sid, int(index), verification
@@ -104,8 +112,8 @@ class Store:
             tag = keys.tag_of_verification(sid)
             key, mode = keys.verification(service_sid, sid), "sid"
         else:
-            tag = keys.number_tag(to)
-            key, mode = keys.latest(service_sid, to), "to"
+            tag = self.tags(to)
+            key, mode = keys.latest(service_sid, tag, to), "to"
         script_keys = (key, keys.failed_checks(service_sid, tag), keys.lockout(service_sid, tag))
         args = [mode, repr(now), digest, MAX_CHECKS, FINAL_RETENTION_SECONDS, keys.slot_prefix(service_sid, tag),
                 *lockout]
@@ -121,8 +129,9 @@ class Store:
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(keys.service(service_sid))
             pipe.hexists(keys.SAFE_LIST, to)
-            pipe.ttl(keys.blocked(service_sid, to))
-            pipe.hget(keys.lockout(service_sid, keys.number_tag(to)), "until")
+            tag = self.tags(to)
+            pipe.ttl(keys.blocked(service_sid, tag, to))
+            pipe.hget(keys.lockout(service_sid, tag), "until")
             service, safe_listed, blocked, until = pipe.execute()
         locked = max(0, math.ceil(float(until) - now)) if until else 0
         return SendingState(service_from_redis(service) if service else None, bool(safe_listed),
@@ -148,7 +157,8 @@ class Store:
 
     def release_send(self, service_sid: str, verification: Verification, index: int, permanent: bool) -> int:
         return int(self._scripts["release_send"](
-            keys=[keys.verification(service_sid, verification.sid), keys.latest(service_sid, verification.to)],
+            keys=[keys.verification(service_sid, verification.sid),
+                  keys.latest(service_sid, keys.tag_of_verification(verification.sid), verification.to)],
             args=[index, "1" if permanent else "0"]))
 
     def mark_delivery(self, service_sid: str, sid: str, index: int, status: str, error_code: str) -> bool:
@@ -203,7 +213,8 @@ class Store:
         fraud_reported only."""
         script_keys = (keys.verification(service_sid, sid),)
         if decision == "fraud_reported":
-            script_keys += (keys.blocked(service_sid, to),)
+            # In the verification's slot (the script's other key): its sid carries the number's tag.
+            script_keys += (keys.blocked(service_sid, keys.tag_of_verification(sid), to),)
         service, result = self._run_for_call(
             service_sid, "decide_by_call", script_keys,
             [repr(now), index, call_sid, decision, FINAL_RETENTION_SECONDS, FRAUD_BLOCK_SECONDS])
