@@ -17,11 +17,11 @@ from redis.retry import Retry
 # Short timeouts: a Redis that hangs turns into a clear 503, not a Twilio webhook timeout.
 TIMEOUTS = {"socket_timeout": 2, "socket_connect_timeout": 2}
 
-# A command is sent once more only when its connection broke before an answer (mostly Redis
-# restarted, or dropped an idle connection, and the command died with the socket), never after
-# a timeout: Redis may yet run a command it was slow to answer, and a check must count once.
-# redis-py's default retries timeouts too, up to 10 times with a growing pause.
-SINGLE_RETRY = Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,))
+# A command is never sent twice: once it went out, Redis may run it whatever becomes of the
+# connection, and a check must count once (redis-py's default retries a timed-out command up to
+# 10 times with a growing pause). The pool replaces a connection that Redis closed meanwhile
+# before it sends anything on it (it finds it readable), so a restart costs no request.
+SINGLE_RETRY = Retry(NoBackoff(), 0)
 
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")  # rediss: TLS
 SCHEMES = ("redis", "rediss", "unix", *CLUSTER_SCHEMES)

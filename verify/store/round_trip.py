@@ -15,17 +15,22 @@ Two more savings, both on a round trip that is most of what those requests do:
   socket timeout makes every send and recv a poll() first, each a syscall and a release of the
   GIL, which under load another thread takes; blocking, a round trip is one send and one recv.
 
-A command is never sent again after a timeout (Redis may yet run it), only once more when the
-connection broke, mostly because Redis restarted or dropped an idle connection.
+A command is never sent twice: once its bytes have gone out, Redis may run it whatever becomes
+of the connection (a timeout, a reset, a restart after its append-only file took the write),
+and a check must count once. A connection that has lain unused is looked at before it is used
+instead: one that Redis closed meanwhile (a restart, an idle timeout) is readable, and is
+replaced before anything is sent on it.
 """
 from __future__ import annotations
 
 import functools
 import os
+import select
 import socket
 import ssl
 import struct
 import threading
+import time
 
 import hiredis
 import redis
@@ -33,6 +38,8 @@ from redis.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+IDLE_SECONDS = 1.0  # a connection unused this long is looked at before it is used again
 
 
 class RoundTrip:
@@ -47,6 +54,10 @@ class RoundTrip:
         if getattr(local, "pid", None) != os.getpid():  # a forked child must not share its parent's socket
             local.connection, local.pid = self._new_connection(), os.getpid()
         connection = local.connection
+        if (connection._sock is not None and time.monotonic() - getattr(local, "used", 0.0) > IDLE_SECONDS
+                and select.select([connection._sock], [], [], 0)[0]):
+            # Readable before anything was sent: closed by Redis (or holding stray bytes).
+            connection.disconnect()
         if connection._sock is None:  # new, or dropped after an error
             connection.connect()  # the handshake (AUTH, SELECT...) under the client's own timeouts
         if connection._sock is not getattr(local, "tuned", None):
@@ -59,25 +70,20 @@ class RoundTrip:
         """Each command's reply, in order. An error reply comes back as its exception (the
         caller can tell a NOSCRIPT from the rest); a lost connection or a timeout raises."""
         packed = b"".join([hiredis.pack_command(command) for command in commands])
-        for retry in (True, False):
-            connection = self._connection()
-            try:
-                connection.send_packed_command([packed])
-                return [_reply(connection) for _ in commands]
-            except RedisConnectionError as error:
-                connection.disconnect()
-                if isinstance(error.__context__, BlockingIOError):
-                    # The kernel's timeout: Redis is alive but silent, and may yet run the
-                    # commands, so they must not be sent again.
-                    raise RedisTimeoutError(f"Redis did not answer within {self._timeout} s") from error
-                # Mostly Redis restarted or dropped an idle connection, and the commands died
-                # with the socket: send them once more on a new one, as the pool reconnects.
-                if not retry:
-                    raise
-            except BaseException:
-                connection.disconnect()  # never leave half a reply for the next call to read
-                raise
-        raise AssertionError("unreachable")
+        connection = self._connection()
+        try:
+            connection.send_packed_command([packed])
+            replies = [_reply(connection) for _ in commands]
+        except RedisConnectionError as error:
+            connection.disconnect()
+            if isinstance(error.__context__, BlockingIOError):  # the kernel's timeout
+                raise RedisTimeoutError(f"Redis did not answer within {self._timeout} s") from error
+            raise  # the commands may have reached Redis: never sent again
+        except BaseException:
+            connection.disconnect()  # never leave half a reply for the next call to read
+            raise
+        self._local.used = time.monotonic()
+        return replies
 
 
 class ClusterRoundTrip:
