@@ -44,12 +44,16 @@ def _settings_from(values: dict, creating: bool) -> dict:
             out[name] = ""
             continue
         try:
-            parse(value)
+            parsed = parse(value)
         except ValueError:
             raise invalid(f"Invalid parameter `{param}`: '{value[:60]}' is not "
                           + ("a list of ISO countries (US) or calling codes (44), or *" if param == "AllowedCountries"
                              else "a limit like '10 per 10 minutes; 30 per day', or 'unlimited'")
                           + "; 'default' restores the deployment's setting.") from None
+        why = rules.window_refusal(rules.SERVICE_LIMIT_FIELDS[name], parsed) if name != "allowed_countries" else None
+        if why:
+            raise invalid(f"Invalid parameter `{param}`: '{value[:60]}' {why}; 'default' restores the "
+                          "deployment's setting.")
         out[name] = value
     return {name: value for name, value in out.items() if value is not None}
 

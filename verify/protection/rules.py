@@ -55,6 +55,10 @@ LOCKOUT_WINDOW = 24 * 3600
 FIRST_LOCKOUT = 15 * 60  # doubles with each further lockout...
 LONGEST_LOCKOUT = 24 * 3600  # ...up to a day
 PREFIX_DIGITS = 3  # national digits after the calling code that make a "prefix" (a range)
+# A number's own limits are counted from its send log, which create_or_resend.lua keeps for a
+# day, so none of their windows may be longer. The shared limits (prefix, service) are moving
+# windows of the `limits` library, whose keys live as long as their window: any length.
+LONGEST_NUMBER_WINDOW = 86400
 
 # Where telverify calls and texts unless told otherwise: North America (US, Canada; not the
 # Caribbean +1 islands, frequent toll-fraud destinations), Europe, and large markets with
@@ -71,6 +75,16 @@ def parse_limit(text: str) -> tuple[RateLimitItem, ...]:
     if not items or any(item.amount < 1 for item in items):
         raise ValueError(text)
     return items
+
+
+def window_refusal(name: str, items: tuple[RateLimitItem, ...]) -> str | None:
+    """Why the limit `name` cannot count over one of `items`' windows, or None."""
+    if name not in NUMBER_LIMIT_KINDS:
+        return None
+    longest = max(items, key=RateLimitItem.get_expiry, default=None)
+    if longest is None or longest.get_expiry() <= LONGEST_NUMBER_WINDOW:
+        return None
+    return f"counts over {window_words(longest)}, but the longest window of a number's own limits is a day"
 
 
 @dataclass(frozen=True)
@@ -163,7 +177,7 @@ def number_refusal(limited: str, retry_after: int, destination: Destination) -> 
 
 
 def refusal(counter: Counter, item: RateLimitItem, retry_after: int, *, destination: Destination) -> VerifyError:
-    what = f"{item.amount} {LIMIT_LABELS[counter.name]}{counter.subject} per {_window(item)}"
+    what = f"{item.amount} {LIMIT_LABELS[counter.name]}{counter.subject} per {window_words(item)}"
     headers = {"Retry-After": str(retry_after)}
     masked = mask(destination.e164)
     if counter.name == "sends_per_prefix":
@@ -178,7 +192,7 @@ def refusal(counter: Counter, item: RateLimitItem, retry_after: int, *, destinat
                        429, headers)
 
 
-def _window(item: RateLimitItem) -> str:
+def window_words(item: RateLimitItem) -> str:
     """"10 minutes", "day": in the largest unit that divides the window."""
     seconds = item.get_expiry()
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
