@@ -87,6 +87,11 @@ def window_refusal(name: str, items: tuple[RateLimitItem, ...]) -> str | None:
     return f"counts over {window_words(longest)}, but the longest window of a number's own limits is a day"
 
 
+def describe_limit(items: tuple[RateLimitItem, ...]) -> str:
+    """The limit in the notation it is written in: "10 per 10 minutes; 30 per day"."""
+    return "; ".join(f"{item.amount} per {window_words(item)}" for item in items) or "unlimited"
+
+
 @dataclass(frozen=True)
 class AllowedCountries:
     """Geo permissions: ISO regions ("US") and calling codes ("44", "+33"), or "*"."""
@@ -114,26 +119,39 @@ class AllowedCountries:
         return (self.everywhere or destination.region in self.regions
                 or destination.calling_code in self.calling_codes)
 
+    def __str__(self) -> str:
+        entries = sorted(self.regions) + [f"+{code}" for code in sorted(self.calling_codes)]
+        return ",".join(["*", *entries] if self.everywhere else entries)
+
 
 def number_prefix(destination: Destination) -> str:
     return f"+{destination.calling_code}{str(destination.national_number)[:PREFIX_DIGITS]}"
 
 
-def refuse_number(destination: Destination, allowed: AllowedCountries, safe_listed: bool) -> VerifyError | None:
-    """Numbers we never call or text, and countries outside the service's geo permissions."""
+def refuse_number(destination: Destination, deployment: AllowedCountries, narrowed: AllowedCountries | None,
+                  safe_listed: bool) -> VerifyError | None:
+    """Numbers we never call or text, and countries outside the geo permissions: the
+    deployment's, and the service's own (`narrowed`) where it has them. Both apply, so a service
+    stored with countries the deployment does not allow (before the deployment was narrowed)
+    still reaches none of them."""
     kind = NEVER_REACHED.get(destination.line_type)
     if kind:
         log.warning("refused %s: %s", mask(destination.e164), kind)
         return VerifyError(errors.DELIVERY_BLOCKED, f"Verification delivery attempt blocked: {mask(destination.e164)} "
                            f"is {kind}; telverify never calls or texts premium-rate, shared-cost, universal "
                            "access, personal or pager numbers.", 403)
-    if not safe_listed and not allowed.allows(destination):
-        where = destination.region or f"+{destination.calling_code}"
-        log.warning("refused %s: country %s not allowed", mask(destination.e164), where)
-        return VerifyError(errors.DELIVERY_BLOCKED, f"Verification delivery attempt blocked: {mask(destination.e164)} "
-                           f"is in {where}, which this service's geo permissions do not allow (AllowedCountries).",
-                           403)
-    return None
+    if safe_listed:
+        return None
+    if narrowed is not None and not narrowed.allows(destination):
+        whose = "this service's geo permissions do not allow (AllowedCountries)"
+    elif not deployment.allows(destination):
+        whose = "this deployment's geo permissions do not allow (ALLOWED_COUNTRIES)"
+    else:
+        return None
+    where = destination.region or f"+{destination.calling_code}"
+    log.warning("refused %s: country %s not allowed", mask(destination.e164), where)
+    return VerifyError(errors.DELIVERY_BLOCKED, f"Verification delivery attempt blocked: {mask(destination.e164)} "
+                       f"is in {where}, which {whose}.", 403)
 
 
 @dataclass(frozen=True)
