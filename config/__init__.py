@@ -105,6 +105,9 @@ def _parse_protection(env, problems: list[str]):
         except ValueError:
             problems.append(f"{variable}: '{text}' must be like '10 per 10 minutes; 30 per day', or 'unlimited'")
             limits[name] = ()
+        too_long = rules.window_refusal(name, limits[name])
+        if too_long:
+            problems.append(f"{variable}: '{text}' {too_long}")
     lockout = _whole_number(env, "LOCKOUT_FAILED_CHECKS", rules.LOCKOUT_DEFAULT, 1, 100, problems,
                             " (NIST SP 800-63B's maximum)")
     text = _read(env, "ALLOWED_COUNTRIES") or rules.ALLOWED_COUNTRIES_DEFAULT

@@ -251,8 +251,8 @@ def test_a_fraud_report_blocks_the_number(live, sdk, service, standin, cluster):
 def test_built_in_limits_count_on_the_cluster(live, sdk, standin, cluster):
     """The number's own limits (create_or_resend.lua) and the `limits` library's moving windows
     (a surge to one prefix), both on the cluster."""
-    created = api(live, "POST", "Services", FriendlyName="Acme", LimitSendsPerNumber="2 per 10 minutes",
-                  LimitSendsPerPrefix="4 per hour")
+    created = api(live, "POST", "Services", FriendlyName="Acme",
+                  LimitSendsPerNumber="2 per 10 minutes; 30 per day", LimitSendsPerPrefix="4 per hour")
     service = sdk.verify.v2.services(created.json()["sid"]).fetch()
     numbers = spread(cluster, service.sid)
     for _ in range(2):

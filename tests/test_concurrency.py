@@ -120,7 +120,9 @@ def test_simultaneous_approve_and_fraud_key_presses_decide_once(live, service, s
 def test_a_number_limit_lets_exactly_its_amount_through(live, service, standin):
     """Fifty simultaneous starts for one number against a limit of 3 sends: exactly 3 texts."""
     url = f"{live.url}/v2/Services/{service.sid}"
-    requests.post(url, data={"LimitSendsPerNumber": "3 per 10 minutes"}, auth=(API_KEY, API_SECRET))
+    limited = requests.post(url, data={"LimitSendsPerNumber": "3 per 10 minutes; 30 per day"},
+                            auth=(API_KEY, API_SECRET))
+    assert limited.status_code == 200, limited.text
     answers = burst(f"{url}/Verifications", [{"To": MOBILE, "Channel": "sms"}] * 50)
     assert Counter(a.status_code for a in answers) == Counter({201: 3, 429: 47})
     assert {a.json()["code"] for a in answers if a.status_code == 429} == {60203}

@@ -147,6 +147,27 @@ def test_boundaries_that_are_accepted():
     assert load_settings(valid_env(LOG_LEVEL="warning")).log_level == "WARNING"
 
 
+@pytest.mark.parametrize("name", ["LIMIT_SENDS_PER_NUMBER", "LIMIT_CALLS_PER_NUMBER",
+                                  "LIMIT_VERIFICATIONS_PER_NUMBER"])
+@pytest.mark.parametrize("value,window", [("2 per 7 days", "7 days"), ("1 per 25 hours", "25 hours"),
+                                          ("3 per 10 minutes; 40 per 2 days", "2 days")])
+def test_a_numbers_own_limit_counts_over_a_day_at_most(name, value, window):
+    message = problems_of(valid_env(**{name: value}))
+    assert f"{name}: '{value}' counts over {window}" in message
+    assert "the longest window of a number's own limits is a day" in message
+    assert message.count("\n  - ") == 1, message
+
+
+def test_limit_windows_that_are_accepted():
+    settings = load_settings(valid_env(LIMIT_SENDS_PER_NUMBER="30 per 24 hours", LIMIT_CALLS_PER_NUMBER="5 per day",
+                                       LIMIT_VERIFICATIONS_PER_NUMBER="1 per 86400 seconds",
+                                       LIMIT_SENDS_PER_PREFIX="100 per hour; 500 per 7 days",
+                                       LIMIT_SENDS_PER_SERVICE="100000 per 30 days"))
+    assert [item.get_expiry() for item in settings.limits["sends_per_number"]] == [86400]
+    assert [item.get_expiry() for item in settings.limits["sends_per_prefix"]] == [3600, 7 * 86400]
+    assert [item.get_expiry() for item in settings.limits["sends_per_service"]] == [30 * 86400]
+
+
 def test_secret_from_file(tmp_path):
     secret_file = tmp_path / "secret_key"
     secret_file.write_text("file-secret-key-0123456789abcdef-0123456789\n")

@@ -6,7 +6,7 @@ from flask import jsonify
 from ..core import core
 from ..errors import invalid
 from ..model import SERVICE_DEFAULTS
-from ..protection import rules
+from ..protection import ceiling, rules
 from . import bp, forms, paging, render
 
 # telverify's abuse-protection overrides: Service parameter -> (field, parser of its value).
@@ -44,12 +44,17 @@ def _settings_from(values: dict, creating: bool) -> dict:
             out[name] = ""
             continue
         try:
-            parse(value)
+            parsed = parse(value)
         except ValueError:
             raise invalid(f"Invalid parameter `{param}`: '{value[:60]}' is not "
                           + ("a list of ISO countries (US) or calling codes (44), or *" if param == "AllowedCountries"
                              else "a limit like '10 per 10 minutes; 30 per day', or 'unlimited'")
                           + "; 'default' restores the deployment's setting.") from None
+        # A service may only narrow the deployment's settings (protection/ceiling.py).
+        why = ceiling.refusal(core().settings, name, parsed)
+        if why:
+            raise invalid(f"Invalid parameter `{param}`: '{value[:60]}' {why}; 'default' restores the "
+                          "deployment's setting.")
         out[name] = value
     return {name: value for name, value in out.items() if value is not None}
 

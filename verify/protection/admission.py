@@ -13,13 +13,13 @@ from limits import RateLimitItem, RateLimitItemPerSecond
 from .. import errors
 from ..model import SendingState
 from ..phone import Destination
-from . import rules
+from . import ceiling, rules
 from .rules import blocked, locked_out
 
 
 @lru_cache(maxsize=256)
-def _parsed_limit(text: str) -> tuple[RateLimitItem, ...]:
-    return rules.parse_limit(text)
+def _held_limit(text: str, deployment: tuple[RateLimitItem, ...]) -> tuple[RateLimitItem, ...]:
+    return ceiling.held_to(rules.parse_limit(text), deployment)
 
 
 @lru_cache(maxsize=256)
@@ -30,18 +30,20 @@ def _parsed_countries(text: str) -> rules.AllowedCountries:
 @dataclass(frozen=True)
 class Policy:
     limits: dict[str, tuple[RateLimitItem, ...]]
-    allowed: rules.AllowedCountries
+    allowed: rules.AllowedCountries  # the deployment's
+    narrowed: rules.AllowedCountries | None  # the service's own: both apply
 
 
 def policy(settings, service: dict) -> Policy:
-    """The deployment's limits and geo permissions, with the service's own overrides."""
+    """The deployment's limits and geo permissions, narrowed by the service's own. The
+    deployment's are a ceiling (ceiling.py): a service's own value never lets through what the
+    deployment's would refuse, even one stored before the deployment was tightened."""
     limits = dict(settings.limits)
     for field, name in rules.SERVICE_LIMIT_FIELDS.items():
         if service.get(field):
-            limits[name] = _parsed_limit(service[field])
-    allowed = (_parsed_countries(service["allowed_countries"]) if service.get("allowed_countries")
-               else settings.allowed_countries)
-    return Policy(limits, allowed)
+            limits[name] = _held_limit(service[field], settings.limits[name])
+    narrowed = _parsed_countries(service["allowed_countries"]) if service.get("allowed_countries") else None
+    return Policy(limits, settings.allowed_countries, narrowed)
 
 
 def lockout_arguments(settings) -> tuple[int, int, int, int]:
@@ -70,7 +72,7 @@ class Admission:
         False for an approve call, whose # on the person's own phone no one can guess, so a
         lockout (which stops code guessing) lets it through: the person's way back in."""
         chosen = policy(self.settings, state.service)
-        refusal = rules.refuse_number(destination, chosen.allowed, state.safe_listed)
+        refusal = rules.refuse_number(destination, chosen.allowed, chosen.narrowed, state.safe_listed)
         if refusal:
             raise refusal
         if state.blocked_seconds:

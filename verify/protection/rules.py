@@ -55,6 +55,10 @@ LOCKOUT_WINDOW = 24 * 3600
 FIRST_LOCKOUT = 15 * 60  # doubles with each further lockout...
 LONGEST_LOCKOUT = 24 * 3600  # ...up to a day
 PREFIX_DIGITS = 3  # national digits after the calling code that make a "prefix" (a range)
+# A number's own limits are counted from its send log, which create_or_resend.lua keeps for a
+# day, so none of their windows may be longer. The shared limits (prefix, service) are moving
+# windows of the `limits` library, whose keys live as long as their window: any length.
+LONGEST_NUMBER_WINDOW = 86400
 
 # Where telverify calls and texts unless told otherwise: North America (US, Canada; not the
 # Caribbean +1 islands, frequent toll-fraud destinations), Europe, and large markets with
@@ -71,6 +75,21 @@ def parse_limit(text: str) -> tuple[RateLimitItem, ...]:
     if not items or any(item.amount < 1 for item in items):
         raise ValueError(text)
     return items
+
+
+def window_refusal(name: str, items: tuple[RateLimitItem, ...]) -> str | None:
+    """Why the limit `name` cannot count over one of `items`' windows, or None."""
+    if name not in NUMBER_LIMIT_KINDS:
+        return None
+    longest = max(items, key=RateLimitItem.get_expiry, default=None)
+    if longest is None or longest.get_expiry() <= LONGEST_NUMBER_WINDOW:
+        return None
+    return f"counts over {window_words(longest)}, but the longest window of a number's own limits is a day"
+
+
+def describe_limit(items: tuple[RateLimitItem, ...]) -> str:
+    """The limit in the notation it is written in: "10 per 10 minutes; 30 per day"."""
+    return "; ".join(f"{item.amount} per {window_words(item)}" for item in items) or "unlimited"
 
 
 @dataclass(frozen=True)
@@ -100,26 +119,39 @@ class AllowedCountries:
         return (self.everywhere or destination.region in self.regions
                 or destination.calling_code in self.calling_codes)
 
+    def __str__(self) -> str:
+        entries = sorted(self.regions) + [f"+{code}" for code in sorted(self.calling_codes)]
+        return ",".join(["*", *entries] if self.everywhere else entries)
+
 
 def number_prefix(destination: Destination) -> str:
     return f"+{destination.calling_code}{str(destination.national_number)[:PREFIX_DIGITS]}"
 
 
-def refuse_number(destination: Destination, allowed: AllowedCountries, safe_listed: bool) -> VerifyError | None:
-    """Numbers we never call or text, and countries outside the service's geo permissions."""
+def refuse_number(destination: Destination, deployment: AllowedCountries, narrowed: AllowedCountries | None,
+                  safe_listed: bool) -> VerifyError | None:
+    """Numbers we never call or text, and countries outside the geo permissions: the
+    deployment's, and the service's own (`narrowed`) where it has them. Both apply, so a service
+    stored with countries the deployment does not allow (before the deployment was narrowed)
+    still reaches none of them."""
     kind = NEVER_REACHED.get(destination.line_type)
     if kind:
         log.warning("refused %s: %s", mask(destination.e164), kind)
         return VerifyError(errors.DELIVERY_BLOCKED, f"Verification delivery attempt blocked: {mask(destination.e164)} "
                            f"is {kind}; telverify never calls or texts premium-rate, shared-cost, universal "
                            "access, personal or pager numbers.", 403)
-    if not safe_listed and not allowed.allows(destination):
-        where = destination.region or f"+{destination.calling_code}"
-        log.warning("refused %s: country %s not allowed", mask(destination.e164), where)
-        return VerifyError(errors.DELIVERY_BLOCKED, f"Verification delivery attempt blocked: {mask(destination.e164)} "
-                           f"is in {where}, which this service's geo permissions do not allow (AllowedCountries).",
-                           403)
-    return None
+    if safe_listed:
+        return None
+    if narrowed is not None and not narrowed.allows(destination):
+        whose = "this service's geo permissions do not allow (AllowedCountries)"
+    elif not deployment.allows(destination):
+        whose = "this deployment's geo permissions do not allow (ALLOWED_COUNTRIES)"
+    else:
+        return None
+    where = destination.region or f"+{destination.calling_code}"
+    log.warning("refused %s: country %s not allowed", mask(destination.e164), where)
+    return VerifyError(errors.DELIVERY_BLOCKED, f"Verification delivery attempt blocked: {mask(destination.e164)} "
+                       f"is in {where}, which {whose}.", 403)
 
 
 @dataclass(frozen=True)
@@ -163,7 +195,7 @@ def number_refusal(limited: str, retry_after: int, destination: Destination) -> 
 
 
 def refusal(counter: Counter, item: RateLimitItem, retry_after: int, *, destination: Destination) -> VerifyError:
-    what = f"{item.amount} {LIMIT_LABELS[counter.name]}{counter.subject} per {_window(item)}"
+    what = f"{item.amount} {LIMIT_LABELS[counter.name]}{counter.subject} per {window_words(item)}"
     headers = {"Retry-After": str(retry_after)}
     masked = mask(destination.e164)
     if counter.name == "sends_per_prefix":
@@ -178,7 +210,7 @@ def refusal(counter: Counter, item: RateLimitItem, retry_after: int, *, destinat
                        429, headers)
 
 
-def _window(item: RateLimitItem) -> str:
+def window_words(item: RateLimitItem) -> str:
     """"10 minutes", "day": in the largest unit that divides the window."""
     seconds = item.get_expiry()
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):

@@ -40,7 +40,8 @@ if existing then
 end
 
 -- The send log: "time:kinds;..." (kinds: s, plus c for a call, v for a new verification),
--- kept one day, the longest window. One small field instead of a key per limit and window.
+-- kept one day, the longest window a number's own limits may have (protection/rules.py). One
+-- small field instead of a key per limit and window.
 local kinds = 's' .. (a.channel ~= 'sms' and 'c' or '') .. (existing and '' or 'v')
 local kept, entries = {}, {}
 for time, sent in string.gmatch(log or '', '(%d+):(%a+)') do
