@@ -2,6 +2,7 @@
 import datetime as dt
 import hashlib
 import logging
+import time
 
 import pytest
 import redis
@@ -11,6 +12,7 @@ from twilio.base.exceptions import TwilioRestException
 from app import create_app
 from tests.support import API_KEY, API_SECRET, MOBILE, code_in, make_env
 from verify.sids import TAG_HEX
+from verify.store.round_trip import IDLE_SECONDS
 
 
 def start(sdk, service, to=MOBILE, **kwargs):
@@ -205,8 +207,10 @@ def test_check_survives_redis_losing_its_scripts(sdk, service, standin, redis_ur
 
 
 def test_checks_survive_redis_dropping_the_connections(client, auth, standin, redis_url):
-    """Redis closes idle connections (its `timeout`) and forgets all of them on a restart. The
-    next request reconnects, and its check counts exactly once. (The test client runs every
+    """Redis closes idle connections (its `timeout`) and forgets all of them on a restart. A
+    connection that lay unused meanwhile is replaced before anything is sent on it, and the
+    check counts exactly once; one used a moment before the drop answers 503 once, counting
+    nothing (its bytes never reached Redis), and is replaced. (The test client runs every
     request on this thread, so each one reuses the connection the last one left.)"""
     service = client.post("/v2/Services", data={"FriendlyName": "Acme"}, auth=auth).get_json()["sid"]
     url = f"/v2/Services/{service}/VerificationCheck"
@@ -216,8 +220,13 @@ def test_checks_survive_redis_dropping_the_connections(client, auth, standin, re
     store = redis.Redis.from_url(redis_url)
     for _ in range(3):
         assert store.client_kill_filter(_type="normal", skipme=True) >= 1
+        time.sleep(IDLE_SECONDS + 0.2)
         answer = client.post(url, data={"To": MOBILE, "Code": wrong_code(code)}, auth=auth)
         assert answer.status_code == 200 and answer.get_json()["status"] == "pending"
+    assert int(store.hget(next(store.scan_iter(f"*:ve:{sid}")), "ck")) == 3
+    assert store.client_kill_filter(_type="normal", skipme=True) >= 1
+    dropped = client.post(url, data={"To": MOBILE, "Code": wrong_code(code)}, auth=auth)
+    assert dropped.status_code == 503
     assert int(store.hget(next(store.scan_iter(f"*:ve:{sid}")), "ck")) == 3
     answer = client.post(url, data={"To": MOBILE, "Code": code}, auth=auth)
     assert answer.get_json()["status"] == "approved"
