@@ -17,6 +17,7 @@ from twilio.rest import Client
 
 from .. import errors
 from ..errors import VerifyError
+from ..phone import mask_numbers
 
 # The library logs every request at INFO; our own log line per send is enough.
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
@@ -93,7 +94,10 @@ def translate(exc: Exception, to: str) -> VerifyError | None:
             return CarrierUnavailable(
                 errors.SERVICE_UNAVAILABLE, "telverify could not authenticate with Twilio; check TWILIO_ACCOUNT_SID "
                 "and TWILIO_AUTH_TOKEN. Nothing was sent.", 503)
-        return VerifyError(exc.code or errors.INVALID_PARAMETER, f"Twilio refused the request: {exc.msg}", 400)
+        # Twilio's own words may name the number ("The number +44... is unverified"), and they
+        # are logged and answered: every number in them is masked.
+        return VerifyError(exc.code or errors.INVALID_PARAMETER,
+                           f"Twilio refused the request: {mask_numbers(exc.msg)}", 400)
     if isinstance(exc, (TwilioRestException, RequestException)):
         return CarrierUnavailable(
             errors.SERVICE_UNAVAILABLE, "Twilio did not answer in time or failed; nothing was sent. "
