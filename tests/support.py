@@ -2,6 +2,8 @@
 redis-server, the app served over real HTTP, and the `twilio` SDK pointed at it."""
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import re
 import shutil
@@ -10,6 +12,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -100,6 +103,21 @@ class LiveServer:
 
     def __exit__(self, *exc):
         self.server.shutdown()
+
+
+def raw_http(base_url: str, request: bytes) -> tuple[int, http.client.HTTPMessage, dict | bytes]:
+    """Send `request`, bytes exactly as written (what no HTTP library would send: raw bytes in a
+    header, a chunked body), to the server at `base_url` on a connection of its own: (the status,
+    the headers, the body, as JSON when it is JSON)."""
+    parts = urlsplit(base_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(request)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        body = response.read()
+    if response.headers.get("Content-Type") == "application/json":
+        body = json.loads(body)
+    return response.status, response.headers, body
 
 
 def verify_client(base_url: str, key: str = API_KEY, secret: str = API_SECRET) -> Client:

@@ -285,6 +285,10 @@ AUTH_CASES = [
     ("basic-no-colon", None, {"Authorization": "Basic " + base64.b64encode(API_KEY.encode()).decode()}),
     ("basic-not-utf8", None, basic(b"\xff\xfe", b"\xff")),
     ("basic-unicode", None, basic("rélying-äpp".encode(), "sëcret💥".encode())),
+    # bytes beyond ASCII sent as they are, which the server hands on as latin-1 characters
+    ("basic-raw-bytes", None, {"Authorization": "Basic \xff\xfe"}),
+    ("basic-raw-latin1", None, {"Authorization": "Basic caf\xe9"}),
+    ("basic-raw-after-base64", None, {"Authorization": basic(API_KEY.encode(), b"x")["Authorization"] + "\xe9"}),
 ]
 
 
