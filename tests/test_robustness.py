@@ -405,9 +405,15 @@ def no_redis_client(standin):
 ], ids=["list", "create", "fetch", "update", "delete", "start", "fetch-verification", "approve", "check-to",
         "check-sid"])
 def test_redis_unreachable_is_503(no_redis_client, standin, method, path, data):
+    """A read says nothing was changed; a change cannot be confirmed, and says so (see below why
+    an unreachable Redis is not told apart)."""
     response = no_redis_client.open(path, method=method, data=data, auth=(API_KEY, API_SECRET))
     body = assert_twilio_error(response, 503, 20503)
-    assert "unavailable" in body["message"] and "Try again" in body["message"]
+    if method == "GET":
+        assert "unavailable; nothing was changed" in body["message"] and "Try again" in body["message"]
+    else:
+        assert "could not confirm the change" in body["message"] and "may have been applied" in body["message"]
+        assert "nothing was changed" not in body["message"]
     assert standin.messages() == []
 
 
@@ -475,10 +481,55 @@ def test_a_check_while_redis_is_silent_is_503_and_counted_at_most_once(pausable_
     process.send_signal(signal.SIGCONT)
     assert not thread.is_alive(), "a request hung on a silent Redis"
     assert [a.status_code for a in answers] == [200, 503, 200]
-    assert_twilio_error(answers[1], 503, 20503, "Try again")
+    # Redis ran the check it had not answered: the 503 must not say that nothing was changed.
+    body = assert_twilio_error(answers[1], 503, 20503, "may have been applied", "Fetch")
+    assert "nothing was changed" not in body["message"]
     assert int(store.hget(next(store.scan_iter(f"*:ve:{sid}")), "ck")) == 3
     # The thread's connection, and one more after the timeout dropped it: no second try in between.
     assert store.info("stats")["total_connections_received"] == connections + 2
+
+
+def test_a_refused_connection_can_follow_a_change_already_applied(tmp_path, standin, caplog):
+    """Why a connection error is no proof that nothing was changed: a start stores its verification,
+    then Twilio fails, and recording that needs Redis again, which now refuses connections (its
+    clients killed, and none let in). The answer is a 503 after a ConnectionError, yet the
+    verification is there: sent again, the start re-sends its code, as the message says."""
+    process, url = start_redis(str(tmp_path))
+    admin = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        admin.ping()  # connected before the door closes
+        client = create_app(make_env(url, standin.base_url, "http://localhost", TWILIO_TIMEOUT_SECONDS="10")
+                            ).test_client()
+        auth = (API_KEY, API_SECRET)
+        service = client.post("/v2/Services", data={"FriendlyName": "Acme"}, auth=auth).get_json()["sid"]
+        start_url = f"/v2/Services/{service}/Verifications"
+        # Twilio fails after 2 seconds: time for the test to close Redis's door meanwhile.
+        standin.add_fault(to=MOBILE, http_status=503, delay=2.0, times=1)
+        answers = []
+        thread = threading.Thread(target=lambda: answers.append(
+            client.post(start_url, data={"To": MOBILE, "Channel": "sms"}, auth=auth)))
+        thread.start()
+        for _ in range(500):  # the stand-in takes the fault once the start has stored its verification
+            if not standin.faults():
+                break
+            thread.join(0.02)
+        assert standin.faults() == [], "the start never reached the stand-in"
+        admin.config_set("maxclients", 1)
+        admin.client_kill_filter(_type="normal", skipme=True)
+        thread.join(30)
+        assert not thread.is_alive()
+        body = assert_twilio_error(answers[0], 503, 20503, "may have been applied")
+        assert "nothing was changed" not in body["message"]
+        assert "Redis unavailable: ConnectionError" in caplog.text
+        admin.config_set("maxclients", 10000)
+        stored = [admin.hget(key, "to") for key in admin.scan_iter("*:ve:*")]
+        assert stored == [MOBILE]  # the change the 503 could not confirm
+        again = client.post(start_url, data={"To": MOBILE, "Channel": "sms"}, auth=auth)
+        assert again.status_code == 201, again.get_json()
+        assert len(standin.messages(MOBILE)) == 1  # the text of the start sent again
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 def test_a_query_that_is_not_utf8_is_a_400_not_a_500(client, auth):
