@@ -104,6 +104,38 @@ def test_twilio_outage_answers_503_and_the_verification_stays_usable(sdk, servic
     assert check.status == "approved"
 
 
+@pytest.mark.parametrize("retry_after, expected", [(None, "5"), (30, "30")])
+def test_twilio_too_busy_answers_429_with_retry_after_and_the_verification_stays_usable(
+        client, auth, standin, retry_after, expected):
+    """Twilio's 429 (20429, too many requests at once) is for the client to retry after a
+    while, as Twilio asks (its Retry-After), or after 5 seconds when Twilio does not say."""
+    standin.add_fault(to=MOBILE, http_status=429, times=1,
+                      **({"retry_after": retry_after} if retry_after else {}))
+    service = client.post("/v2/Services", data={"FriendlyName": "Acme"}, auth=auth).get_json()["sid"]
+    start_url = f"/v2/Services/{service}/Verifications"
+    refused = client.post(start_url, data={"To": MOBILE, "Channel": "sms"}, auth=auth)
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == expected
+    body = refused.get_json()
+    assert (body["code"], body["status"]) == (20429, 429)
+    assert f"try again in {expected} seconds" in body["message"] and "Nothing was sent" in body["message"]
+    assert [r["http_status"] for r in standin.requests(MOBILE)] == [429]
+    retried = client.post(start_url, data={"To": MOBILE, "Channel": "sms"}, auth=auth)
+    assert retried.status_code == 201, retried.get_json()
+    # The refused send did not use up one of the five.
+    assert len(retried.get_json()["send_code_attempts"]) == 1
+    code = code_in(standin.wait_for_message(MOBILE))
+    check = client.post(f"/v2/Services/{service}/VerificationCheck", data={"To": MOBILE, "Code": code}, auth=auth)
+    assert check.get_json()["status"] == "approved"
+
+
+def test_twilio_too_busy_reaches_the_application_as_a_429(sdk, service, standin):
+    standin.add_fault(to=MOBILE, http_status=429, times=1)
+    with pytest.raises(TwilioRestException) as raised:
+        start(sdk, service)
+    assert (raised.value.status, raised.value.code) == (429, 20429)
+
+
 def test_delivery_reports_mark_the_attempt(sdk, service, standin):
     verification = start(sdk, service)
     message = standin.wait_for_message(MOBILE)
