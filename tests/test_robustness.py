@@ -8,7 +8,18 @@ import threading
 import pytest
 import redis
 
-from tests.support import API_KEY, API_SECRET, MOBILE, create_app, free_port, make_env, start_redis
+from tests.support import (
+    API_KEY,
+    API_SECRET,
+    MOBILE,
+    Gunicorn,
+    create_app,
+    free_port,
+    make_env,
+    raw_http,
+    start_redis,
+)
+from verify.form_request import MAX_BODY
 
 GOOD = "good"  # the `auth` fixture's credentials
 ZERO_SERVICE = "VA" + "0" * 32
@@ -330,6 +341,50 @@ def test_body_just_under_64_kb_is_read(client, auth, ids):
     # Read, then refused for what it says (too long a name), not for its size.
     response = client.post("/v2/Services", data={"FriendlyName": "x" * (60 * 1024)}, auth=auth)
     assert_twilio_error(response, 400, 60200, "FriendlyName")
+
+
+def chunked_post(path: str, body: bytes, chunk: int = 8192) -> bytes:
+    """A POST of `body` as a client that does not know its length sends it: in chunks, with no
+    Content-Length."""
+    credentials = base64.b64encode(f"{API_KEY}:{API_SECRET}".encode())
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n").encode() + b"Authorization: Basic " + credentials
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in
+                      (body[start:start + chunk] for start in range(0, len(body), chunk)))
+    return head + b"\r\n\r\n" + chunks + b"0\r\n\r\n"
+
+
+def friendly_name_of_size(size: int) -> bytes:
+    """A form of exactly `size` bytes."""
+    return b"FriendlyName=" + b"x" * (size - len(b"FriendlyName="))
+
+
+def test_a_chunked_body_over_64_kb_is_413_over_http(live, redis_url):
+    """A chunked body has no Content-Length to refuse it by: one byte over the limit is a 413,
+    not a form cut at 64 KB and acted on."""
+    status, _, body = raw_http(live.url, chunked_post("/v2/Services", friendly_name_of_size(MAX_BODY + 1)))
+    assert status == 413, body
+    assert set(body) == {"code", "message", "more_info", "status"} and (body["code"], body["status"]) == (60200, 413)
+    assert redis.Redis.from_url(redis_url).keys("*") == []  # no service made of the part read
+
+
+def test_a_chunked_body_up_to_64_kb_is_read_over_http(live):
+    # Exactly at the limit: read whole, then refused for what it says (too long a name).
+    status, _, body = raw_http(live.url, chunked_post("/v2/Services", friendly_name_of_size(MAX_BODY)))
+    assert (status, body["code"]) == (400, 60200) and "FriendlyName" in body["message"], body
+    status, _, body = raw_http(live.url, chunked_post("/v2/Services", b"FriendlyName=Chunked+%C3%81cme", chunk=5))
+    assert (status, body["friendly_name"]) == (201, "Chunked Ácme"), body
+
+
+def test_a_chunked_body_under_gunicorn(tmp_path, redis_url, standin):
+    """gunicorn, which serves telverify, ends a chunked body itself too: the same 413 over the
+    limit, and a small chunked form read."""
+    with Gunicorn(tmp_path, lambda url: make_env(redis_url, standin.base_url, url)) as server:
+        status, _, body = raw_http(server.url, chunked_post("/v2/Services", friendly_name_of_size(MAX_BODY + 1)))
+        assert (status, body["code"], body["status"]) == (413, 60200, 413), body
+        status, _, body = raw_http(server.url, chunked_post("/v2/Services", b"FriendlyName=Chunked", chunk=5))
+        assert (status, body["friendly_name"]) == (201, "Chunked"), body
+    assert "Traceback" not in server.log()
 
 
 # -- odd encodings -----------------------------------------------------------------------------------
