@@ -5,7 +5,7 @@ import logging
 import sys
 
 import redis
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from redis.exceptions import RedisClusterException
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -116,10 +116,19 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(redis.RedisError)
     @app.errorhandler(RedisClusterException)
     def redis_unavailable(exc):
-        # Fail closed: without Redis nobody is approved, and the caller is told to retry.
+        # Fail closed: without Redis nobody is approved, and the caller is told what is known.
         log.error("Redis unavailable: %s", type(exc).__name__)
-        return _error(errors.SERVICE_UNAVAILABLE, "telverify's store is unavailable; nothing was changed. "
-                      "Try again shortly.", 503)
+        if request.method in ("GET", "HEAD"):  # reads change nothing
+            return _error(errors.SERVICE_UNAVAILABLE, "telverify's store is unavailable; nothing was changed. "
+                          "Try again shortly.", 503)
+        # A change may have been applied whatever the error: after a timeout Redis may run the
+        # script when it wakes; a connection that broke after the command went out raises the
+        # same ConnectionError as one refused before anything was sent; and a start runs
+        # several scripts, so the one that failed may follow one that was applied. The
+        # exception's type cannot tell these from a Redis that was never reached.
+        return _error(errors.SERVICE_UNAVAILABLE, "telverify could not confirm the change with its store; it may "
+                      "have been applied. Fetch what you changed before retrying (a start may simply be sent "
+                      "again: it re-sends a pending verification's code).", 503)
 
     @app.errorhandler(Exception)
     def unexpected(exc):

@@ -6,6 +6,7 @@ reported together, so an operator fixes a deployment in one pass.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass
@@ -66,6 +67,34 @@ def _read(env, name: str) -> str | None:
 def _is_http_url(value: str) -> bool:
     parts = urlsplit(value)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:  # a name other than localhost
+        return False
+
+
+def _check_public_base_url(env, url: str, problems: list[str]) -> None:
+    """PUBLIC_BASE_URL is https: Twilio's requests to it are answered with what a call says, the
+    code included, and a plain-http one captured on the way can be replayed, signature and all,
+    to hear the code. http is for a loopback host (development), or where the operator accepts
+    that risk with PUBLIC_BASE_URL_ALLOW_HTTP=1."""
+    if not _is_http_url(url):
+        problems.append("PUBLIC_BASE_URL must be the http(s) URL at which Twilio reaches this service")
+        return
+    allow = _read(env, "PUBLIC_BASE_URL_ALLOW_HTTP") or "0"
+    if allow not in ("0", "1"):
+        problems.append("PUBLIC_BASE_URL_ALLOW_HTTP must be 1 (accept a plain http PUBLIC_BASE_URL) or 0")
+        return
+    parts = urlsplit(url)
+    if parts.scheme == "http" and allow == "0" and not _is_loopback(parts.hostname):
+        problems.append("PUBLIC_BASE_URL must be an https:// URL: a call's webhook captured over plain http can "
+                        "be replayed to hear its code. http:// is accepted for a loopback host (127.0.0.1, ::1, "
+                        "localhost), or with PUBLIC_BASE_URL_ALLOW_HTTP=1, which accepts that risk")
 
 
 def _parse_credentials(raw: str, problems: list[str]) -> dict[str, str]:
@@ -178,8 +207,8 @@ def load_settings(env=None) -> Settings:
         timeout = 10.0
 
     public_base_url = required("PUBLIC_BASE_URL")
-    if public_base_url and not _is_http_url(public_base_url):
-        problems.append("PUBLIC_BASE_URL must be the http(s) URL at which Twilio reaches this service")
+    if public_base_url:
+        _check_public_base_url(env, public_base_url, problems)
 
     raw_credentials = required("API_CREDENTIALS")
     credentials = _parse_credentials(raw_credentials, problems) if raw_credentials else {}

@@ -4,10 +4,16 @@ Creating a verification waits on Twilio's REST API (typically 100-300 ms), so ea
 worker runs many threads: a request waiting on Twilio holds a thread, not a process.
 """
 import gc
+import ipaddress
 import multiprocessing
 import os
+import socket
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+# Every address of the host by default; BIND_HOST narrows it, to loopback or a private address
+# that only the reverse proxies in front reach (docs/abuse-protection.md, "Behind a proxy").
+bind_host = os.environ.get("BIND_HOST", "").strip() or "0.0.0.0"
+port = os.environ.get("PORT", "8000")
+bind = f"[{bind_host}]:{port}" if ":" in bind_host else f"{bind_host}:{port}"  # an IPv6 address in brackets
 # gunicorn's gthread worker, sharing kept-alive connections evenly among the workers (see it).
 worker_class = "config.workers.BalancedThreadWorker"
 # One process per core, pinned to it (below), with 32 threads: a request waiting on Redis or
@@ -37,6 +43,31 @@ control_socket_disable = True
 # virtual machine does through the hypervisor. Pinned, a check costs a third less CPU
 # (docs/performance.md).
 pin_workers = os.environ.get("GUNICORN_PIN_WORKERS", "1") != "0" and hasattr(os, "sched_setaffinity")
+
+
+def _open_to_others(listener) -> bool:
+    """Whether clients elsewhere can connect: an address of every interface, or one that is
+    neither loopback nor private. A Unix socket is this host's."""
+    if listener.sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return False
+    address = ipaddress.ip_address(listener.sock.getsockname()[0].partition("%")[0])
+    return address.is_unspecified or not (address.is_loopback or address.is_private)
+
+
+def when_ready(server):  # in the master, once it listens
+    # With TRUSTED_PROXIES, X-Forwarded-For names the client: one that reaches telverify around
+    # the proxies writes it itself, and chooses the address its failed authentications count
+    # against. A warning, not a refusal: a firewall may keep the port to the proxies.
+    proxies = os.environ.get("TRUSTED_PROXIES", "").strip()
+    if not (proxies.isdigit() and int(proxies) > 0):
+        return
+    exposed = [str(listener) for listener in server.LISTENERS if _open_to_others(listener)]
+    if exposed:
+        server.log.warning(
+            "TRUSTED_PROXIES=%s, but telverify listens on %s, which clients may reach without passing the "
+            "proxies, and write X-Forwarded-For themselves: set BIND_HOST to a loopback or private address "
+            "only the proxies reach, or keep the port to them with a firewall (docs/abuse-protection.md, "
+            "\"Behind a proxy\")", proxies, ", ".join(exposed))
 
 
 def pre_fork(server, worker):  # in the master: choose, so a respawned worker refills the CPU it left

@@ -2,17 +2,22 @@
 redis-server, the app served over real HTTP, and the `twilio` SDK pointed at it."""
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
+import requests
 from twilio.rest import Client
 from werkzeug.serving import make_server
 
@@ -100,6 +105,63 @@ class LiveServer:
 
     def __exit__(self, *exc):
         self.server.shutdown()
+
+
+class Gunicorn:
+    """telverify under gunicorn, as the Procfile runs it, in a process of its own: one worker of
+    4 threads, unpinned (the machine's cores are shared), its log in `folder`. Served once
+    /healthz/ready answers."""
+
+    def __init__(self, folder: Path, env_factory, **settings: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(folder) / f"gunicorn-{self.port}.log"
+        self.env = {**os.environ, **env_factory(self.url), "PORT": str(self.port), "WEB_CONCURRENCY": "1",
+                    "GUNICORN_THREADS": "4", "GUNICORN_PIN_WORKERS": "0", **settings}
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Gunicorn:
+        command = (ROOT / "Procfile").read_text().split("web:", 1)[1].split()
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", *command], cwd=ROOT, env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90  # a busy machine takes seconds to import the app
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"gunicorn exited:\n{self.log()}"
+            try:
+                if requests.get(f"{self.url}/healthz/ready", timeout=2).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        self.__exit__()
+        raise AssertionError(f"gunicorn did not serve in 90 s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def raw_http(base_url: str, request: bytes) -> tuple[int, http.client.HTTPMessage, dict | bytes]:
+    """Send `request`, bytes exactly as written (what no HTTP library would send: raw bytes in a
+    header, a chunked body), to the server at `base_url` on a connection of its own: (the status,
+    the headers, the body, as JSON when it is JSON)."""
+    parts = urlsplit(base_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(request)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        body = response.read()
+    if response.headers.get("Content-Type") == "application/json":
+        body = json.loads(body)
+    return response.status, response.headers, body
 
 
 def verify_client(base_url: str, key: str = API_KEY, secret: str = API_SECRET) -> Client:

@@ -9,6 +9,7 @@ tested with freezegun, exactly, instead of waiting. Delays are recorded by a sta
 """
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import subprocess
@@ -25,7 +26,7 @@ from limits import parse
 from redis.crc import key_slot
 
 from config import load_settings
-from tests.support import API_KEY, API_SECRET, ROOT, LiveServer, create_app, free_port, make_env
+from tests.support import API_KEY, API_SECRET, ROOT, LiveServer, create_app, free_port, make_env, raw_http
 from tests.test_robustness import assert_twilio_error
 from verify.core import Core
 from verify.protection.auth_failures import LONGEST_DELAY, AuthGuard, client_address, delay_after
@@ -268,6 +269,41 @@ def test_requests_without_basic_credentials_are_not_counted(redis_url, standin, 
                             401, 20003)
     assert client.get("/v2/Services", auth=GOOD).status_code == 200
     assert sleeps == [] and failure_keys(db) == []
+
+
+# Basic headers that cannot be read: bytes beyond ASCII sent as they are (handed on as latin-1),
+# base64 of bytes that are not UTF-8, and what is not base64 at all.
+UNREADABLE_BASIC = [b"Basic \xff\xfe", b"Basic caf\xe9", b"Basic " + base64.b64encode(b"\xff\xfe:\xff"),
+                    b"Basic !!!not-base64!!!"]
+
+
+def test_a_basic_header_that_cannot_be_read_is_a_failure_and_counted(redis_url, standin, db, caplog):
+    app = small_app(redis_url, standin, AUTH_FAILURES_BEFORE_DELAY="4", AUTH_FAILURES_BEFORE_BLOCK="4")
+    sleeps = guarded(app)
+    client = app.test_client()
+    for header in UNREADABLE_BASIC:
+        answer = client.get("/v2/Services", headers={"Authorization": header.decode("latin-1")})
+        assert_twilio_error(answer, 401, 20003)
+        assert answer.headers["WWW-Authenticate"].startswith("Basic ")
+    assert failure_keys(db) == [f"tv-limits:LIMITER/auth-failures/127.0.0.1/4/{WINDOW}/second"]
+    assert_twilio_error(client.get("/v2/Services", auth=GOOD), 429, 20429)  # four failures: blocked
+    assert sleeps == []
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_raw_bytes_in_a_basic_header_over_http_are_a_counted_failure(serve, db, caplog):
+    """As a client that writes the header's bytes itself sends them, to werkzeug's HTTP server:
+    a 401 in Twilio's shape, no traceback, and counted like a wrong secret."""
+    server = serve()  # refused after 3 failures
+    for header in UNREADABLE_BASIC[:3]:
+        status, headers, body = raw_http(server.url, b"GET /v2/Services HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                         b"Authorization: " + header + b"\r\nConnection: close\r\n\r\n")
+        assert (status, body["code"], body["status"]) == (401, 20003, 401), body
+        assert set(body) == {"code", "message", "more_info", "status"}
+        assert headers["WWW-Authenticate"].startswith("Basic ")
+    assert failure_keys(db) == [f"tv-limits:LIMITER/auth-failures/127.0.0.1/3/{WINDOW}/second"]
+    assert get(server, GOOD).status_code == 429
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_ipv6_clients_are_counted_per_64(redis_url, standin):

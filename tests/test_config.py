@@ -129,6 +129,38 @@ def test_malformed_values_are_named(overrides, named):
     assert message.count("\n  - ") == 1, message
 
 
+@pytest.mark.parametrize("url", [
+    "http://verify.example.com", "http://verify.example.com:8000/telverify", "http://203.0.113.7",
+    "http://10.0.0.5:8000",  # private, but not this host's own
+    "http://127.0.0.1.example.com", "http://localhost.example.com", "http://[2001:db8::1]:8000",
+])
+def test_a_plain_http_public_base_url_is_refused_unless_its_host_is_loopback(url):
+    message = problems_of(valid_env(PUBLIC_BASE_URL=url))
+    assert "PUBLIC_BASE_URL must be an https:// URL" in message
+    assert "PUBLIC_BASE_URL_ALLOW_HTTP=1" in message  # the way out, named
+    assert message.count("\n  - ") == 1, message
+
+
+@pytest.mark.parametrize("url", [
+    "https://verify.example.com", "https://203.0.113.7:8443/telverify", "http://127.0.0.1:8000",
+    "http://127.9.9.9", "http://[::1]:8000/telverify", "http://localhost", "http://LocalHost:8000",
+])
+def test_https_or_a_loopback_host_is_accepted(url):
+    assert load_settings(valid_env(PUBLIC_BASE_URL=url)).public_base_url == url
+
+
+def test_a_plain_http_public_base_url_is_accepted_when_the_risk_is(redis_url, standin):
+    url = "http://verify.internal:8000"
+    env = make_env(redis_url, standin.base_url, url, PUBLIC_BASE_URL_ALLOW_HTTP="1")
+    assert load_settings(env).public_base_url == url
+    assert create_app(env).test_client().get("/healthz/ready").status_code == 200
+    for value in ("yes", "true", "2"):
+        message = problems_of(valid_env(PUBLIC_BASE_URL=url, PUBLIC_BASE_URL_ALLOW_HTTP=value))
+        assert "PUBLIC_BASE_URL_ALLOW_HTTP must be 1" in message and message.count("\n  - ") == 1, message
+    assert "PUBLIC_BASE_URL must be an https:// URL" in problems_of(
+        valid_env(PUBLIC_BASE_URL=url, PUBLIC_BASE_URL_ALLOW_HTTP="0"))
+
+
 def test_a_redis_cluster_is_named_by_one_node():
     for url in ("redis+cluster://10.0.0.5:7000", "rediss+cluster://telverify:p%40ss%3Aw@redis.internal:6380/"):
         assert load_settings(valid_env(REDIS_URL=url)).redis_url == url

@@ -1,9 +1,13 @@
 """config/gunicorn.conf.py's hooks, run in a child process: worker pinning where it cannot pin (the live
-case is in test_dev_run), and the garbage collector's freeze of the loaded app."""
+case is in test_dev_run), the garbage collector's freeze of the loaded app, and under gunicorn itself the
+warning that clients can go around the trusted proxies."""
 import subprocess
 import sys
 
-from tests.support import ROOT
+import pytest
+import requests
+
+from tests.support import API_KEY, API_SECRET, ROOT, Gunicorn, make_env
 
 # Runs in a child process: post_fork pins the process that calls it.
 PROBE = """
@@ -62,3 +66,27 @@ def test_the_connection_ledger_leaves_out_workers_gone_or_silent(monkeypatch):
     now = workers.time.monotonic()
     monkeypatch.setattr(workers.time, "monotonic", lambda: now + workers.STALE_SECONDS + 1)
     assert ledger.fewest_of_others(0) is None  # slot 2 has been silent too long
+
+
+AROUND_THE_PROXIES = "which clients may reach without passing the proxies"
+
+
+@pytest.mark.parametrize("settings, listening, warned", [
+    ({"TRUSTED_PROXIES": "1"}, "0.0.0.0", True),  # BIND_HOST's default: every address of the host
+    ({"TRUSTED_PROXIES": "2", "BIND_HOST": "0.0.0.0"}, "0.0.0.0", True),
+    ({"TRUSTED_PROXIES": "1", "BIND_HOST": "127.0.0.1"}, "127.0.0.1", False),  # only a proxy on this host
+    ({}, "0.0.0.0", False),  # no proxies trusted: X-Forwarded-For is never read
+], ids=["proxies-all-addresses", "two-proxies-all-addresses", "proxies-loopback", "no-proxies"])
+def test_trusted_proxies_with_telverify_reachable_directly_warn_at_start_up(tmp_path, redis_url, standin, settings,
+                                                                              listening, warned):
+    """A warning in gunicorn's log, once, from the master, naming what it listens on and the way
+    out; telverify serves either way (a firewall may keep the port to the proxies)."""
+    with Gunicorn(tmp_path, lambda url: make_env(redis_url, standin.base_url, url), **settings) as server:
+        assert requests.get(f"{server.url}/v2/Services", auth=(API_KEY, API_SECRET), timeout=10).status_code == 200
+        log = server.log()
+    assert f"Listening at: http://{listening}:{server.port} " in log, log
+    assert log.count(AROUND_THE_PROXIES) == (1 if warned else 0), log
+    if warned:
+        line = next(line for line in log.splitlines() if AROUND_THE_PROXIES in line)
+        assert "[WARNING]" in line and f"TRUSTED_PROXIES={settings['TRUSTED_PROXIES']}" in line
+        assert f"http://0.0.0.0:{server.port}" in line and "BIND_HOST" in line

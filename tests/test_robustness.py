@@ -8,7 +8,18 @@ import threading
 import pytest
 import redis
 
-from tests.support import API_KEY, API_SECRET, MOBILE, create_app, free_port, make_env, start_redis
+from tests.support import (
+    API_KEY,
+    API_SECRET,
+    MOBILE,
+    Gunicorn,
+    create_app,
+    free_port,
+    make_env,
+    raw_http,
+    start_redis,
+)
+from verify.form_request import MAX_BODY
 
 GOOD = "good"  # the `auth` fixture's credentials
 ZERO_SERVICE = "VA" + "0" * 32
@@ -285,6 +296,10 @@ AUTH_CASES = [
     ("basic-no-colon", None, {"Authorization": "Basic " + base64.b64encode(API_KEY.encode()).decode()}),
     ("basic-not-utf8", None, basic(b"\xff\xfe", b"\xff")),
     ("basic-unicode", None, basic("rélying-äpp".encode(), "sëcret💥".encode())),
+    # bytes beyond ASCII sent as they are, which the server hands on as latin-1 characters
+    ("basic-raw-bytes", None, {"Authorization": "Basic \xff\xfe"}),
+    ("basic-raw-latin1", None, {"Authorization": "Basic caf\xe9"}),
+    ("basic-raw-after-base64", None, {"Authorization": basic(API_KEY.encode(), b"x")["Authorization"] + "\xe9"}),
 ]
 
 
@@ -326,6 +341,50 @@ def test_body_just_under_64_kb_is_read(client, auth, ids):
     # Read, then refused for what it says (too long a name), not for its size.
     response = client.post("/v2/Services", data={"FriendlyName": "x" * (60 * 1024)}, auth=auth)
     assert_twilio_error(response, 400, 60200, "FriendlyName")
+
+
+def chunked_post(path: str, body: bytes, chunk: int = 8192) -> bytes:
+    """A POST of `body` as a client that does not know its length sends it: in chunks, with no
+    Content-Length."""
+    credentials = base64.b64encode(f"{API_KEY}:{API_SECRET}".encode())
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n").encode() + b"Authorization: Basic " + credentials
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in
+                      (body[start:start + chunk] for start in range(0, len(body), chunk)))
+    return head + b"\r\n\r\n" + chunks + b"0\r\n\r\n"
+
+
+def friendly_name_of_size(size: int) -> bytes:
+    """A form of exactly `size` bytes."""
+    return b"FriendlyName=" + b"x" * (size - len(b"FriendlyName="))
+
+
+def test_a_chunked_body_over_64_kb_is_413_over_http(live, redis_url):
+    """A chunked body has no Content-Length to refuse it by: one byte over the limit is a 413,
+    not a form cut at 64 KB and acted on."""
+    status, _, body = raw_http(live.url, chunked_post("/v2/Services", friendly_name_of_size(MAX_BODY + 1)))
+    assert status == 413, body
+    assert set(body) == {"code", "message", "more_info", "status"} and (body["code"], body["status"]) == (60200, 413)
+    assert redis.Redis.from_url(redis_url).keys("*") == []  # no service made of the part read
+
+
+def test_a_chunked_body_up_to_64_kb_is_read_over_http(live):
+    # Exactly at the limit: read whole, then refused for what it says (too long a name).
+    status, _, body = raw_http(live.url, chunked_post("/v2/Services", friendly_name_of_size(MAX_BODY)))
+    assert (status, body["code"]) == (400, 60200) and "FriendlyName" in body["message"], body
+    status, _, body = raw_http(live.url, chunked_post("/v2/Services", b"FriendlyName=Chunked+%C3%81cme", chunk=5))
+    assert (status, body["friendly_name"]) == (201, "Chunked Ácme"), body
+
+
+def test_a_chunked_body_under_gunicorn(tmp_path, redis_url, standin):
+    """gunicorn, which serves telverify, ends a chunked body itself too: the same 413 over the
+    limit, and a small chunked form read."""
+    with Gunicorn(tmp_path, lambda url: make_env(redis_url, standin.base_url, url)) as server:
+        status, _, body = raw_http(server.url, chunked_post("/v2/Services", friendly_name_of_size(MAX_BODY + 1)))
+        assert (status, body["code"], body["status"]) == (413, 60200, 413), body
+        status, _, body = raw_http(server.url, chunked_post("/v2/Services", b"FriendlyName=Chunked", chunk=5))
+        assert (status, body["friendly_name"]) == (201, "Chunked"), body
+    assert "Traceback" not in server.log()
 
 
 # -- odd encodings -----------------------------------------------------------------------------------
@@ -401,9 +460,15 @@ def no_redis_client(standin):
 ], ids=["list", "create", "fetch", "update", "delete", "start", "fetch-verification", "approve", "check-to",
         "check-sid"])
 def test_redis_unreachable_is_503(no_redis_client, standin, method, path, data):
+    """A read says nothing was changed; a change cannot be confirmed, and says so (see below why
+    an unreachable Redis is not told apart)."""
     response = no_redis_client.open(path, method=method, data=data, auth=(API_KEY, API_SECRET))
     body = assert_twilio_error(response, 503, 20503)
-    assert "unavailable" in body["message"] and "Try again" in body["message"]
+    if method == "GET":
+        assert "unavailable; nothing was changed" in body["message"] and "Try again" in body["message"]
+    else:
+        assert "could not confirm the change" in body["message"] and "may have been applied" in body["message"]
+        assert "nothing was changed" not in body["message"]
     assert standin.messages() == []
 
 
@@ -471,10 +536,55 @@ def test_a_check_while_redis_is_silent_is_503_and_counted_at_most_once(pausable_
     process.send_signal(signal.SIGCONT)
     assert not thread.is_alive(), "a request hung on a silent Redis"
     assert [a.status_code for a in answers] == [200, 503, 200]
-    assert_twilio_error(answers[1], 503, 20503, "Try again")
+    # Redis ran the check it had not answered: the 503 must not say that nothing was changed.
+    body = assert_twilio_error(answers[1], 503, 20503, "may have been applied", "Fetch")
+    assert "nothing was changed" not in body["message"]
     assert int(store.hget(next(store.scan_iter(f"*:ve:{sid}")), "ck")) == 3
     # The thread's connection, and one more after the timeout dropped it: no second try in between.
     assert store.info("stats")["total_connections_received"] == connections + 2
+
+
+def test_a_refused_connection_can_follow_a_change_already_applied(tmp_path, standin, caplog):
+    """Why a connection error is no proof that nothing was changed: a start stores its verification,
+    then Twilio fails, and recording that needs Redis again, which now refuses connections (its
+    clients killed, and none let in). The answer is a 503 after a ConnectionError, yet the
+    verification is there: sent again, the start re-sends its code, as the message says."""
+    process, url = start_redis(str(tmp_path))
+    admin = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        admin.ping()  # connected before the door closes
+        client = create_app(make_env(url, standin.base_url, "http://localhost", TWILIO_TIMEOUT_SECONDS="10")
+                            ).test_client()
+        auth = (API_KEY, API_SECRET)
+        service = client.post("/v2/Services", data={"FriendlyName": "Acme"}, auth=auth).get_json()["sid"]
+        start_url = f"/v2/Services/{service}/Verifications"
+        # Twilio fails after 2 seconds: time for the test to close Redis's door meanwhile.
+        standin.add_fault(to=MOBILE, http_status=503, delay=2.0, times=1)
+        answers = []
+        thread = threading.Thread(target=lambda: answers.append(
+            client.post(start_url, data={"To": MOBILE, "Channel": "sms"}, auth=auth)))
+        thread.start()
+        for _ in range(500):  # the stand-in takes the fault once the start has stored its verification
+            if not standin.faults():
+                break
+            thread.join(0.02)
+        assert standin.faults() == [], "the start never reached the stand-in"
+        admin.config_set("maxclients", 1)
+        admin.client_kill_filter(_type="normal", skipme=True)
+        thread.join(30)
+        assert not thread.is_alive()
+        body = assert_twilio_error(answers[0], 503, 20503, "may have been applied")
+        assert "nothing was changed" not in body["message"]
+        assert "Redis unavailable: ConnectionError" in caplog.text
+        admin.config_set("maxclients", 10000)
+        stored = [admin.hget(key, "to") for key in admin.scan_iter("*:ve:*")]
+        assert stored == [MOBILE]  # the change the 503 could not confirm
+        again = client.post(start_url, data={"To": MOBILE, "Channel": "sms"}, auth=auth)
+        assert again.status_code == 201, again.get_json()
+        assert len(standin.messages(MOBILE)) == 1  # the text of the start sent again
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 def test_a_query_that_is_not_utf8_is_a_400_not_a_500(client, auth):

@@ -1,4 +1,6 @@
 """Sending the text: Twilio's refusals and outages, delivery reports, and signed webhooks."""
+import logging
+
 import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
@@ -6,6 +8,7 @@ from twilio.request_validator import RequestValidator
 
 from app import create_app
 from tests.support import API_KEY, API_SECRET, AUTH_TOKEN, LANDLINE, MOBILE, code_in, make_env
+from verify.phone import mask_numbers
 
 
 def start(sdk, service, to=MOBILE):
@@ -50,6 +53,42 @@ def test_twilio_refusals_become_clear_errors(sdk, service, standin, twilio_code,
     assert len(start(sdk, service).send_code_attempts) == 1
 
 
+def test_numbers_in_twilios_own_words_are_masked_in_the_answer_and_the_log(client, auth, standin, caplog):
+    """Twilio's message for a refusal telverify has no words of its own for names the number
+    (21608: a trial account's unverified number), sometimes more than once: neither the answer
+    nor the log line shows it whole."""
+    caplog.set_level(logging.INFO)
+    named = "+447400123499"
+    standin.add_fault(to=MOBILE, http_status=400, code=21608,
+                      message=f"The number {named} is unverified. Trial accounts cannot send messages to unverified "
+                              f"numbers; verify {named} at twilio.com/user/account/phone-numbers/verified.")
+    service = client.post("/v2/Services", data={"FriendlyName": "Acme"}, auth=auth).get_json()["sid"]
+    answer = client.post(f"/v2/Services/{service}/Verifications", data={"To": MOBILE, "Channel": "sms"}, auth=auth)
+    assert answer.status_code == 400
+    body = answer.get_json()
+    assert body["code"] == 21608
+    assert body["message"].count("+447*******99") == 2, body["message"]
+    assert "is unverified" in body["message"]  # Twilio's words are kept, only the numbers masked
+    logged = [r.getMessage() for r in caplog.records if "not sent" in r.getMessage()]
+    assert len(logged) == 1 and logged[0].count("+447*******99") == 2, logged
+    for text in (body["message"], caplog.text):
+        assert "7400123499" not in text and "7400123456" not in text
+
+
+@pytest.mark.parametrize("text, masked", [
+    ("The 'To' number +15005550001 is not a valid phone number.", "The 'To' number +150******01 is not a valid "
+                                                                  "phone number."),
+    ("To +1 (415) 555-0100, from 15017122661.", "To +141******00, from 1501*****61."),
+    ("to:+447400123499;x+447400123499", "to:+447*******99;x+447*******99"),
+    ("/Messages.json?To=%2B447400123499", "/Messages.json?To=%2B447*******99"),
+    # sids, error codes and short figures are not numbers of anyone's
+    ("SM1234567890abcdef1234567890abcdef: 21608, 30 seconds", "SM1234567890abcdef1234567890abcdef: 21608, 30 "
+                                                             "seconds"),
+])
+def test_mask_numbers(text, masked):
+    assert mask_numbers(text) == masked
+
+
 @pytest.mark.parametrize("fault", [{"http_status": 503, "code": 20503}, {"delay": 3.0}])
 def test_twilio_outage_answers_503_and_the_verification_stays_usable(sdk, service, standin, fault):
     standin.add_fault(to=MOBILE, times=1, **fault)
@@ -63,6 +102,38 @@ def test_twilio_outage_answers_503_and_the_verification_stays_usable(sdk, servic
     code = code_in(standin.wait_for_message(MOBILE, count=1 + ("delay" in fault)))
     check = sdk.verify.v2.services(service.sid).verification_checks.create(to=MOBILE, code=code)
     assert check.status == "approved"
+
+
+@pytest.mark.parametrize("retry_after, expected", [(None, "5"), (30, "30")])
+def test_twilio_too_busy_answers_429_with_retry_after_and_the_verification_stays_usable(
+        client, auth, standin, retry_after, expected):
+    """Twilio's 429 (20429, too many requests at once) is for the client to retry after a
+    while, as Twilio asks (its Retry-After), or after 5 seconds when Twilio does not say."""
+    standin.add_fault(to=MOBILE, http_status=429, times=1,
+                      **({"retry_after": retry_after} if retry_after else {}))
+    service = client.post("/v2/Services", data={"FriendlyName": "Acme"}, auth=auth).get_json()["sid"]
+    start_url = f"/v2/Services/{service}/Verifications"
+    refused = client.post(start_url, data={"To": MOBILE, "Channel": "sms"}, auth=auth)
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == expected
+    body = refused.get_json()
+    assert (body["code"], body["status"]) == (20429, 429)
+    assert f"try again in {expected} seconds" in body["message"] and "Nothing was sent" in body["message"]
+    assert [r["http_status"] for r in standin.requests(MOBILE)] == [429]
+    retried = client.post(start_url, data={"To": MOBILE, "Channel": "sms"}, auth=auth)
+    assert retried.status_code == 201, retried.get_json()
+    # The refused send did not use up one of the five.
+    assert len(retried.get_json()["send_code_attempts"]) == 1
+    code = code_in(standin.wait_for_message(MOBILE))
+    check = client.post(f"/v2/Services/{service}/VerificationCheck", data={"To": MOBILE, "Code": code}, auth=auth)
+    assert check.get_json()["status"] == "approved"
+
+
+def test_twilio_too_busy_reaches_the_application_as_a_429(sdk, service, standin):
+    standin.add_fault(to=MOBILE, http_status=429, times=1)
+    with pytest.raises(TwilioRestException) as raised:
+        start(sdk, service)
+    assert (raised.value.status, raised.value.code) == (429, 20429)
 
 
 def test_delivery_reports_mark_the_attempt(sdk, service, standin):

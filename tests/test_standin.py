@@ -232,6 +232,7 @@ def test_fault_given_only_a_code_answers_with_that_codes_http_status(client, sta
     {"to": TO, "message": "refused"},  # a refusal's message, but no refusal
     {"to": TO, "error_code": 30003},  # a failed delivery's code, but no delivery outcome
     {"to": TO, "code": 21610, "delivery": "failed"},  # refused, so never delivered
+    {"to": TO, "retry_after": 5},  # a refusal's Retry-After, but no refusal
 ])
 def test_fault_that_would_not_act_as_written_is_refused(client, standin, spec):
     response = requests.post(f"{standin.base_url}/_standin/faults", json=spec, timeout=5)

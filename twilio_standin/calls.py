@@ -138,9 +138,9 @@ def create_call(AccountSid: str):
     entry = {"resource": "Calls", "to": to or None, "from": form.get("From"),
              "at": rfc2822_now(), "sid": None}
 
-    def reject(status: int, code: int, message: str):
+    def reject(status: int, code: int, message: str, retry_after: int | None = None):
         ctx.store.log_request({**entry, "http_status": status, "code": code})
-        return twilio_error(status, code, message)
+        return twilio_error(status, code, message, retry_after=retry_after)
 
     try:
         spec = parse_create(form)
@@ -150,7 +150,7 @@ def create_call(AccountSid: str):
     fault = ctx.faults.take(to, calls=True)
     ctx.sleep(ctx.send_delay + (fault.delay if fault else 0.0))
     if fault and fault.http_status:
-        return reject(fault.http_status, fault.code, fault.message)
+        return reject(fault.http_status, fault.code, fault.message, fault.retry_after)
     magic = magic_error(to, spec.from_, calls=True)
     if magic:
         return reject(*magic)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from flask import Response, jsonify
 
 
-def twilio_error(status: int, code: int, message: str, **extra_headers: str) -> Response:
+def twilio_error(status: int, code: int, message: str, retry_after: int | None = None,
+                 **extra_headers: str) -> Response:
     response = jsonify({
         "code": code,
         "message": message,
@@ -20,6 +21,8 @@ def twilio_error(status: int, code: int, message: str, **extra_headers: str) -> 
     response.status_code = status
     for name, value in extra_headers.items():
         response.headers[name.replace("_", "-")] = value
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 

@@ -10,8 +10,9 @@ message), slow it down (delay: make it exceed the client's timeout), or let it
 through but report a failed delivery in the status callbacks
 (delivery/error_code). A rejection given only a Twilio code answers with the
 HTTP status Twilio uses for it, and one given only a status with that status's
-usual code. `times` limits how many requests a fault applies to. Faults apply
-to Calls creates too, except the SMS-only delivery outcome.
+usual code; `retry_after` adds a Retry-After header (seconds) to the refusal, as
+Twilio may send with a 429. `times` limits how many requests a fault applies to.
+Faults apply to Calls creates too, except the SMS-only delivery outcome.
 
 A spec that would change nothing is refused (ValueError), so that a mistyped
 fault is noticed when it is added rather than when a test wonders why nothing
@@ -96,6 +97,7 @@ class Fault:
     delay: float = 0.0
     delivery: str | None = None
     error_code: int | None = None
+    retry_after: int | None = None  # seconds, in a Retry-After header of the refusal
     times: int | None = None  # remaining uses; None = unlimited
 
     def as_dict(self) -> dict[str, Any]:
@@ -104,7 +106,8 @@ class Fault:
 
 def validate_fault(spec: dict[str, Any]) -> dict[str, Any]:
     """Normalise a fault spec from JSON or kwargs; raise ValueError if malformed."""
-    allowed = {"to", "http_status", "code", "message", "delay", "delivery", "error_code", "times"}
+    allowed = {"to", "http_status", "code", "message", "delay", "delivery", "error_code", "retry_after",
+               "times"}
     unknown = set(spec) - allowed
     if unknown:
         raise ValueError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
@@ -115,12 +118,13 @@ def validate_fault(spec: dict[str, Any]) -> dict[str, Any]:
     if status is not None and (isinstance(status, bool) or not isinstance(status, int)
                                or not 400 <= status <= 599):
         raise ValueError("'http_status' must be an integer 400-599")
-    for name in ("code", "error_code", "times"):
+    for name in ("code", "error_code", "retry_after", "times"):
         value = out.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise ValueError(f"'{name}' must be an integer")
-    if out.get("times") is not None and out["times"] < 1:
-        raise ValueError("'times' must be >= 1")
+    for name in ("retry_after", "times"):
+        if out.get(name) is not None and out[name] < 1:
+            raise ValueError(f"'{name}' must be >= 1")
     delay = out.get("delay") or 0.0
     if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
         raise ValueError("'delay' must be a non-negative number of seconds")
@@ -137,8 +141,9 @@ def validate_fault(spec: dict[str, Any]) -> dict[str, Any]:
                          "'delivery', not both")
     if out.get("error_code") is not None and delivery is None:
         raise ValueError("'error_code' is the code of a failed delivery: it needs 'delivery'")
-    if out.get("message") is not None and not refuses:
-        raise ValueError("'message' is the message of a refusal: it needs 'code' or 'http_status'")
+    for name in ("message", "retry_after"):
+        if out.get(name) is not None and not refuses:
+            raise ValueError(f"'{name}' is part of a refusal: it needs 'code' or 'http_status'")
     if not refuses and not out["delay"] and delivery is None:
         raise ValueError("a fault needs 'code' or 'http_status' (refuse the request), 'delay' "
                          "or 'delivery'")

@@ -98,8 +98,8 @@ class StandIn:
         self._ctx.send_delay = float(seconds)
 
     def add_fault(self, to: str | None = None, **spec: Any) -> dict[str, Any]:
-        """Fields as POST /_standin/faults: http_status, code, message, delay,
-        delivery, error_code, times. `to=None` applies to every number."""
+        """Fields as POST /_standin/faults: http_status, code, message, retry_after,
+        delay, delivery, error_code, times. `to=None` applies to every number."""
         return self._ctx.faults.add(to=to, **spec).as_dict()
 
     def faults(self) -> list[dict[str, Any]]:

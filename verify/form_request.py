@@ -10,6 +10,11 @@ True, errors="werkzeug.url_quote"), and an empty form for a body that is not UTF
 field's decoding steps only where the field needs them; tests/test_form_request.py holds it to
 werkzeug's result. Anything else (multipart, chunked, over MAX_BODY, already read) goes to
 werkzeug as before.
+
+A body without a Content-Length (chunked), which the server ends itself (gunicorn, werkzeug's
+server), is read here up to MAX_BODY: werkzeug would stop reading at the limit and parse what
+it had, a form silently cut short; here one byte more answers 413, as a Content-Length over
+the limit does.
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from io import BytesIO
 from urllib.parse import unquote
 
 import flask
-from werkzeug.exceptions import ClientDisconnected
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.utils import cached_property
 
 FORM = "application/x-www-form-urlencoded"
@@ -41,10 +46,36 @@ def _unquote(text: str) -> str:
     return unquote(text, errors="werkzeug.url_quote") if "%" in text else text
 
 
+def _read_at_most(stream, limit: int) -> bytes:
+    """Up to `limit` bytes of `stream`, fewer only at its end (a read may return less)."""
+    parts, size = [], 0
+    while size < limit:
+        try:
+            part = stream.read(limit - size)
+        except (OSError, ValueError) as exc:  # the client went away mid-body, as werkzeug reads it
+            raise ClientDisconnected() from exc
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
 class FormRequest(flask.Request):
     # Flask reads this before the app's MAX_CONTENT_LENGTH: a class attribute costs no lookup of
     # the app through its context proxy, on every request.
     _max_content_length = MAX_BODY
+
+    @cached_property
+    def stream(self):
+        environ = self.environ
+        if (environ.get("CONTENT_LENGTH") or "HTTP_TRANSFER_ENCODING" not in environ
+                or not environ.get("wsgi.input_terminated")):
+            return super().stream
+        body = _read_at_most(environ["wsgi.input"], MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            raise RequestEntityTooLarge()
+        return BytesIO(body)
 
     @cached_property
     def args(self):

@@ -89,6 +89,26 @@ def mask(number: str) -> str:
     return digits[:4] + "*" * (len(digits) - 6) + digits[-2:]
 
 
+# A phone number inside someone else's text (a carrier's or Twilio's error message): 7 to 15
+# digits, written together or with spaces, dots, dashes or brackets between them ("+1 (415)
+# 555-0100"), after a +, a URL-encoded + (%2B), or anything but a letter or digit (so never the
+# digits inside a sid).
+_NUMBER_IN_TEXT = re.compile(r"(\+|%2[Bb]|(?<![\w+]))(\d(?:[ .()-]{0,2}\d){6,14})(?!\w)")
+
+
+def _mask_found(found: re.Match) -> str:
+    plus, number = found.groups()
+    if not plus:
+        return mask(number)
+    return plus + mask("+" + number)[1:]
+
+
+def mask_numbers(text: str) -> str:
+    """`text` with every number in it that looks like a phone number masked: for messages
+    written by others (Twilio's refusals name the number), which telverify logs and answers."""
+    return _NUMBER_IN_TEXT.sub(_mask_found, text or "")
+
+
 class Masked:
     """A number in a log line, masked only when the line is written (the hot paths log at INFO)."""
     __slots__ = ("number",)

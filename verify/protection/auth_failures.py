@@ -1,9 +1,9 @@
 """The slowing down, then refusing, of a client address that keeps failing HTTP Basic
 authentication (verify/api/auth.py checks the credentials).
 
-Failed attempts (wrong Basic credentials; a request without Basic credentials is not a guess
-and is not counted) are counted per client address in a moving window of
-AUTH_FAILURE_WINDOW_SECONDS. Beyond AUTH_FAILURES_BEFORE_DELAY of them, each further failure
+Failed attempts (wrong Basic credentials, or a Basic header that cannot be read; a request
+without Basic credentials is not a guess and is not counted) are counted per client address
+in a moving window of AUTH_FAILURE_WINDOW_SECONDS. Beyond AUTH_FAILURES_BEFORE_DELAY of them, each further failure
 is answered after a delay growing from 0.25 s to 2 s; at AUTH_FAILURES_BEFORE_BLOCK, every
 /v2 request from the address, even with valid credentials, answers 429 until the oldest
 failure leaves the window. A success resets nothing: one valid key must not launder guesses.

@@ -6,6 +6,7 @@ proxy can take Twilio's place. The redirect is done in the HTTP client, the way 
 """
 from __future__ import annotations
 
+import json
 import logging
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,9 +18,45 @@ from twilio.rest import Client
 
 from .. import errors
 from ..errors import VerifyError
+from ..phone import mask_numbers
 
 # The library logs every request at INFO; our own log line per send is enough.
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+
+
+# How long to ask a client to wait when Twilio's 429 says nothing: Twilio's concurrency limits
+# free up as its requests in flight finish, within seconds.
+DEFAULT_RETRY_AFTER = 5
+LONGEST_RETRY_AFTER = 3600
+
+
+class TwilioBusy(TwilioRestException):
+    """Twilio's 429 (too many requests, 20429), with the seconds it asked us to wait."""
+
+    def __init__(self, status: int, uri: str, msg: str, code: int, method: str, retry_after: int):
+        super().__init__(status, uri, msg, code, method)
+        self.retry_after = retry_after
+
+    @classmethod
+    def of(cls, method: str, uri: str, response) -> TwilioBusy:
+        try:
+            payload = json.loads(response.text)
+        except ValueError:
+            payload = {}
+        if not isinstance(payload, dict):
+            payload = {}
+        return cls(response.status_code, uri, str(payload.get("message") or "Too Many Requests"),
+                   payload.get("code") or errors.RATE_LIMITED, method,
+                   _seconds(response.headers.get("Retry-After") if response.headers else None))
+
+
+def _seconds(retry_after: str | None) -> int:
+    """Retry-After's seconds, within reason; the default when it is missing or not seconds (an
+    HTTP date, which Twilio does not send)."""
+    text = (retry_after or "").strip()
+    if not (text.isascii() and text.isdigit() and len(text) < 10):
+        return DEFAULT_RETRY_AFTER
+    return min(max(int(text), 1), LONGEST_RETRY_AFTER)
 
 
 class RedirectingHttpClient(TwilioHttpClient):
@@ -48,8 +85,20 @@ class RedirectingHttpClient(TwilioHttpClient):
         return super().request(method, url, *args, **kwargs)
 
 
+class TelverifyHttpClient(RedirectingHttpClient):
+    """The HTTP client of telverify's own Twilio client: a 429 raises TwilioBusy. (The tests'
+    `twilio` SDK, playing a relying application, keeps the library's plain exception.)"""
+
+    def request(self, method, url, *args, **kwargs):
+        response = super().request(method, url, *args, **kwargs)
+        if response.status_code == 429:
+            # The library's exception would drop the answer's headers, and Retry-After with them.
+            raise TwilioBusy.of(method, url, response)
+        return response
+
+
 def make_twilio_client(settings) -> Client:
-    http_client = RedirectingHttpClient(settings.twilio_api_base_url, settings.twilio_timeout_seconds)
+    http_client = TelverifyHttpClient(settings.twilio_api_base_url, settings.twilio_timeout_seconds)
     return Client(
         username=settings.twilio_account_sid,
         password=settings.twilio_auth_token,
@@ -85,6 +134,12 @@ class CarrierUnavailable(VerifyError):
 
 def translate(exc: Exception, to: str) -> VerifyError | None:
     """Turn what the `twilio` library raised into the error our API answers with (None: not Twilio's)."""
+    if isinstance(exc, TwilioBusy):
+        seconds = str(exc.retry_after)
+        return CarrierUnavailable(
+            errors.RATE_LIMITED, f"Twilio is refusing requests for the moment: too many at once (Twilio "
+            f"{exc.code}). Nothing was sent; try again in {seconds} seconds: the verification is still usable.",
+            429, {"Retry-After": seconds})
     if isinstance(exc, TwilioRestException) and exc.status < 500:
         if exc.code in _REFUSALS:
             code, status, template = _REFUSALS[exc.code]
@@ -93,7 +148,10 @@ def translate(exc: Exception, to: str) -> VerifyError | None:
             return CarrierUnavailable(
                 errors.SERVICE_UNAVAILABLE, "telverify could not authenticate with Twilio; check TWILIO_ACCOUNT_SID "
                 "and TWILIO_AUTH_TOKEN. Nothing was sent.", 503)
-        return VerifyError(exc.code or errors.INVALID_PARAMETER, f"Twilio refused the request: {exc.msg}", 400)
+        # Twilio's own words may name the number ("The number +44... is unverified"), and they
+        # are logged and answered: every number in them is masked.
+        return VerifyError(exc.code or errors.INVALID_PARAMETER,
+                           f"Twilio refused the request: {mask_numbers(exc.msg)}", 400)
     if isinstance(exc, (TwilioRestException, RequestException)):
         return CarrierUnavailable(
             errors.SERVICE_UNAVAILABLE, "Twilio did not answer in time or failed; nothing was sent. "
