@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twilio.base.exceptions import TwilioRestException
 
 from tests.support import MOBILE, code_in
+from verify import phone
+from verify.errors import VerifyError
 
 WITH_TRUNK_ZERO = "+4407400123456"  # MOBILE with the UK's trunk 0 after the country code
 SPACED = "+44 7400 123456"
@@ -43,3 +48,24 @@ def test_wrong_codes_lock_the_number_whichever_way_it_is_written(sdk, service):
     with pytest.raises(TwilioRestException) as refused:  # ten failures of one number: it is locked
         verifications.verifications.create(to=SPACED, channel="sms")
     assert (refused.value.status, refused.value.code) == (429, 60202) and "locked" in refused.value.msg
+
+
+CALLING_CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
+@settings(max_examples=3000)
+@given(calling_code=st.sampled_from(CALLING_CODES), national=st.text("0123456789", min_size=4, max_size=13))
+def test_a_lookup_reads_a_number_exactly_as_a_send_does(calling_code, national):
+    """normalize() skips the parse for a number already written as parse() writes it: for every
+    calling code and any digits, it answers what the full parse answers, or refuses the same."""
+    text = f"+{calling_code}{national}"
+    try:
+        number = phonenumbers.parse(text, None)
+        expected = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    except phonenumbers.NumberParseException:
+        expected = None
+    if expected is None:
+        with pytest.raises(VerifyError):
+            phone.normalize(text)
+    else:
+        assert phone.normalize(text) == expected

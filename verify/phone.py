@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType
+from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberType
 
 from .errors import invalid
 
@@ -72,12 +72,43 @@ def parse(raw: str) -> Destination:
     )
 
 
-@functools.lru_cache(maxsize=4096)  # a person's checks and an application's polls repeat a number
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+@functools.lru_cache(maxsize=None)  # one per country calling code
+def _national_prefix(calling_code: int) -> re.Pattern | None:
+    """What `phonenumbers` strips as a national (trunk) prefix after this calling code, as it
+    reads it while parsing; None where it strips nothing."""
+    region = phonenumbers.region_code_for_country_code(calling_code)
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(calling_code, region)
+    pattern = metadata.national_prefix_for_parsing if metadata is not None else None
+    return re.compile(pattern) if pattern else None
+
+
+def _as_parse_writes_it(text: str) -> bool:
+    """Whether `text`, already shaped as E.164, is exactly what parse() would make of it: its
+    calling code (found as `phonenumbers` finds it, the first of 1 to 3 digits that is one) is
+    not followed by anything `phonenumbers` would strip as a national prefix. Then nothing
+    else changes (leading zeros of the national number are kept), so the parse is skipped."""
+    if not _E164.fullmatch(text):
+        return False
+    for length in (1, 2, 3):
+        calling_code = int(text[1:1 + length])
+        if calling_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            prefix = _national_prefix(calling_code)
+            return prefix is None or prefix.match(text, 1 + length) is None
+    return False
+
+
 def normalize(raw: str) -> str:
     """E.164 for looking a number up (checks, the SafeList, blocks): the same reading of the
     number as a send's (parse), so one number written two ways is one number everywhere, but
     without its validity and line-type work, which is what costs time in `phonenumbers`; a
-    number telverify could not have sent to is simply not found."""
+    number telverify could not have sent to is simply not found. A number already written as
+    parse() writes it (nearly every lookup) is not parsed again."""
+    text = (raw or "").strip()
+    if _as_parse_writes_it(text):
+        return text
     return _parsed(raw)[1]
 
 
