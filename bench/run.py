@@ -184,7 +184,7 @@ def verify_wrk(stack: Stack, service: str, endpoint: str, connections: int, dura
 
 def fetch_wrk(stack: Stack, connections: int, duration: int, file):
     """A wrk scenario (for measured) GETting the verifications whose paths are in `file`."""
-    return lambda sent: run_wrk(stack.web_url, connections, duration, stack.sessions, script="get.lua",
+    return lambda sent: run_wrk(stack.web_url, connections, duration, stack.sessions, script="replay.lua",
                                 file=file, auth=basic_auth(), offset=sent)
 
 
@@ -202,12 +202,10 @@ def paired(stack: Stack, connections: int, duration: int, rounds: int, scenario)
     """`rounds` runs of `scenario`, each between two runs of the baseline (B S B S B ...: one
     more baseline than scenario runs), each taken against the mean of the two baselines around
     it; the run with the median ratio stands for the scenario, with every run's ratio and the
-    worst p99 of all. This machine's speed drifts by 10% and more over minutes (seen: the
-    baseline alone, run six times in a row, from 8,700 to 7,700/s; in one session, 3,400 to
-    4,650/s within a minute), so a ratio is taken against baselines of the same moments, and
-    one on each side cancels a steady drift. A single run can still be 20% off (seen: the same
-    code's check at 0.40x and 0.50x in two full runs), so the figure is the median of a few,
-    and the report shows their spread."""
+    worst p99 of all. A virtual machine's speed drifts by 10% and more over minutes, so a ratio
+    is taken against baselines of the same moments, and one on each side cancels a steady
+    drift. A single run can still be 20% off, so the figure is the median of a few, and the
+    report shows their spread."""
     runs, sent = [], 0
     before = baseline(stack, connections, duration)
     for _ in range(rounds):

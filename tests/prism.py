@@ -9,8 +9,8 @@ Prism comes from npm (`@stoplight/prism-cli`, pinned in package.json; `npm ci` i
 into node_modules/). The spec is read from shared/twilio-oai/ beside the repo, or from
 $TWILIO_OAI_DIR when that folder is not there.
 
-The shared spec is never edited. A temporary copy is patched for a Prism limitation
-(stoplightio/prism issue 2473): a form-urlencoded array property with no `encoding` entry is
+The shared spec is never edited. A temporary copy is patched for a limitation of Prism's
+request validation: a form-urlencoded array property with no `encoding` entry is
 rejected as "must be array" -- for one value (StatusCallbackEvent=completed) and even for
 repeated keys. Declaring `encoding: {Prop: {style: form, explode: true}}` (what Twilio
 actually accepts: the key repeated once per value) makes Prism parse it as an array.

@@ -119,7 +119,7 @@ def test_call_meets_contract(client):
 
 
 def test_call_with_single_status_callback_event_meets_contract(client):
-    """One value of an array form field: the case the spec patch exists for (prism issue 2473)."""
+    """One value of an array form field: the case the spec patch exists for (tests/prism.py)."""
     call = client.calls.create(**_call_kwargs(status_callback_event=["completed"]))
     assert call.sid.startswith("CA") and len(call.sid) == 34
 
