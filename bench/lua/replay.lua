@@ -1,10 +1,13 @@
--- wrk script: POST requests prepared (and signed) by bench/webhooks.py, in rotation.
+-- wrk script: requests prepared by bench/run.py (and signed by bench/webhooks.py), in rotation.
 -- Configured from the environment (set by bench/run.py):
---   BENCH_FILE     lines of "path<TAB>form body<TAB>X-Twilio-Signature"
+--   BENCH_FILE     one request per line: "path<TAB>form body<TAB>X-Twilio-Signature" (a webhook,
+--                  POSTed), or a path alone (GET, with BENCH_AUTH)
+--   BENCH_AUTH     the Authorization header value of the GETs ("Basic ...")
 --   BENCH_THREADS  wrk's -t, so threads interleave lines and never send the same one together
 --   BENCH_OFFSET   where to start in the rotation (a repeated run continues, not repeats)
 -- Status counting: statuses.lua.
 local file = os.getenv("BENCH_FILE")
+local auth = os.getenv("BENCH_AUTH")
 local stride = tonumber(os.getenv("BENCH_THREADS"))
 local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
 
@@ -15,10 +18,14 @@ function init(args)
   lines = {}
   for line in io.lines(file) do
     local path, body, signature = line:match("^([^\t]+)\t([^\t]*)\t([^\t]+)$")
-    table.insert(lines, wrk.format("POST", path, {
-      ["Content-Type"] = "application/x-www-form-urlencoded",
-      ["X-Twilio-Signature"] = signature,
-    }, body))
+    if path then
+      table.insert(lines, wrk.format("POST", path, {
+        ["Content-Type"] = "application/x-www-form-urlencoded",
+        ["X-Twilio-Signature"] = signature,
+      }, body))
+    else
+      table.insert(lines, wrk.format("GET", line, {["Authorization"] = auth}))
+    end
   end
   counter = offset + id
   count_statuses()
