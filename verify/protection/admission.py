@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
 
 from limits import RateLimitItem, RateLimitItemPerSecond
 
@@ -17,12 +16,12 @@ from . import ceiling, rules
 from .rules import blocked, locked_out
 
 
-@lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=256)
 def _held_limit(text: str, deployment: tuple[RateLimitItem, ...]) -> tuple[RateLimitItem, ...]:
     return ceiling.held_to(rules.parse_limit(text), deployment)
 
 
-@lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=256)
 def _parsed_countries(text: str) -> rules.AllowedCountries:
     return rules.AllowedCountries.parse(text)
 

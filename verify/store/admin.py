@@ -16,10 +16,10 @@ from redis.cluster import RedisCluster
 
 from . import keys
 from .scripts import load_scripts, pairs
-from .verifications import ADMIN_SCRIPTS
 
 MAX_RATE_LIMITS = 100  # per service: Verify's 60207 when reached
 MAX_BUCKETS = 10  # per rate limit: Verify's 60210 when reached
+SCRIPTS = ("create", "page", "update", "delete", "bucket", "bucket_delete", "buckets_for")  # lua/ratelimit_*
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,7 @@ class SafeListEntry:
 class AdminStore:
     def __init__(self, client: redis.Redis | RedisCluster):
         self.redis = client
-        self._scripts = {name[len(ADMIN_SCRIPTS):]: script for name, script in
-                         load_scripts(client, lambda name: name.startswith(ADMIN_SCRIPTS)).items()}
+        self._scripts = load_scripts(client, SCRIPTS, prefix="ratelimit_")
 
     # -- rate limits --------------------------------------------------------------------------
     def create_rate_limit(self, service_sid: str, sid: str, unique_name: str, description: str | None,

@@ -6,11 +6,10 @@ from importlib import resources
 import redis
 
 
-def load_scripts(client: redis.Redis, wanted) -> dict:
-    """The scripts whose file name `wanted(name)` accepts, by name without `.lua`."""
+def load_scripts(client: redis.Redis, names: tuple[str, ...], prefix: str = "") -> dict:
+    """The scripts `lua/<prefix><name>.lua`, registered on `client`, by name."""
     folder = resources.files(__package__) / "lua"
-    return {path.name[:-4]: client.register_script(path.read_text())
-            for path in folder.iterdir() if path.name.endswith(".lua") and wanted(path.name)}
+    return {name: client.register_script((folder / f"{prefix}{name}.lua").read_text()) for name in names}
 
 
 def pairs(flat: list) -> dict[str, str]:

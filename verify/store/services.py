@@ -17,7 +17,7 @@ class ServiceStore:
         self.redis = client
         self.tags = tags  # a number's tag: the Redis slot of its block
         self.cluster = isinstance(client, RedisCluster)
-        self._scripts = load_scripts(client, lambda name: name == "update_service.lua")
+        self._scripts = load_scripts(client, ("update_service",))
 
     # A service's hash and the services index are in different slots of a cluster, so they
     # change in an order that never lists a service whose hash is missing: created hash first,

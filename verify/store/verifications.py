@@ -33,8 +33,8 @@ from .services import FRAUD_BLOCK_SECONDS
 MAX_SENDS = 5
 MAX_CHECKS = 5
 FINAL_RETENTION_SECONDS = 24 * 3600  # how long a finished verification can still be fetched
-ADMIN_SCRIPTS = "ratelimit_"  # file-name prefix of admin.py's scripts
-OTHER_STORES_SCRIPTS = ("update_service.lua",)  # services.py's
+SCRIPTS = ("call_event", "check", "create_or_resend", "decide_by_call", "mark_delivery", "release_send",
+           "update_status")
 CALL_SERVICE_FIELDS = ("friendly_name", "dtmf_input_required")  # what a call's webhooks need
 
 
@@ -70,8 +70,7 @@ class Store:
         self.cluster = isinstance(client, RedisCluster)
         # The hot paths: a check, a fetch and the call webhooks.
         self._round_trip = ClusterRoundTrip(client) if self.cluster else RoundTrip(client)
-        self._scripts = load_scripts(client, lambda name: name not in OTHER_STORES_SCRIPTS
-                                     and not name.startswith(ADMIN_SCRIPTS))
+        self._scripts = load_scripts(client, SCRIPTS)
 
     # -- verifications ----------------------------------------------------------------------
     def new_verification_sid(self, to: str) -> str:
@@ -140,12 +139,8 @@ class Store:
     def fetch(self, service_sid: str, sid: str, now: float) -> tuple[bool, Verification | None]:
         """(whether the service exists, the verification or None), in one round trip: an
         application waiting for a press-# call polls this."""
-        replies = self._round_trip.send(("EXISTS", keys.service(service_sid)),
-                                        ("HGETALL", keys.verification(service_sid, sid)))
-        for answer in replies:
-            if isinstance(answer, Exception):
-                raise answer
-        exists, raw = replies
+        exists, raw = _raising(self._round_trip.send(("EXISTS", keys.service(service_sid)),
+                                                      ("HGETALL", keys.verification(service_sid, sid))))
         if isinstance(raw, list):  # as Redis sent it; the cluster client makes it a dict
             raw = pairs(raw)
         return bool(exists), (verification_from_redis(service_sid, raw, now) if raw else None)
@@ -200,9 +195,7 @@ class Store:
             if not isinstance(replies[-1], NoScriptError):
                 break
             self.redis.script_load(script.script)  # Redis restarted or flushed its script cache
-        for answer in replies:
-            if isinstance(answer, Exception):
-                raise answer
+        _raising(replies)
         return (replies[0] if read else None), replies[-1]
 
     def decide_by_call(self, service_sid: str, sid: str, to: str | None, index: int, call_sid: str, decision: str,
@@ -233,3 +226,11 @@ class Store:
     def _outcome(service_sid: str, result: list, now: float) -> Outcome:
         name, flat = result[0], result[1:]
         return Outcome(name, verification_from_redis(service_sid, pairs(flat), now) if flat else None)
+
+
+def _raising(replies: list) -> list:
+    """The round trip's replies, once none of them is an error reply (raised, the first)."""
+    for answer in replies:
+        if isinstance(answer, Exception):
+            raise answer
+    return replies
