@@ -28,6 +28,7 @@ from verify.sids import NumberTags
 from verify.store.admin import AdminStore
 from verify.store.connection import connect
 from verify.store.services import ServiceStore
+from verify.store.upgrade import Adoption
 from verify.store.verifications import Store
 from verify.twilio.client import make_twilio_client
 from verify.verifications import Verifications
@@ -51,7 +52,13 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
     # opening a signed session on every request.
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY)
     app.json.sort_keys = False
-    _build_core(settings).install(app)
+    app_core = _build_core(settings)
+    app_core.install(app)
+    try:
+        app_core.adoption.run()
+    except (redis.RedisError, RedisClusterException) as exc:
+        log.warning("Redis unreachable at start (%s): what was stored before accounts is adopted on the first "
+                    "API request", type(exc).__name__)
     if settings.trusted_proxies:
         # request.remote_addr becomes the address the outermost trusted proxy saw; the
         # entries a client wrote to X-Forwarded-For itself are left of it and never read.
@@ -80,12 +87,13 @@ def _build_core(settings: Settings) -> Core:
         log.warning("calls are disabled: they need TWILIO_FROM_NUMBER (a messaging service cannot call)")
     tags = NumberTags(settings.secret_key)
     store, admin_store = Store(redis_client, tags), AdminStore(redis_client)
-    services = Services(ServiceStore(redis_client, tags), admin_store)
+    services = Services(ServiceStore(redis_client, tags), admin_store, settings.first_account_sid)
     verifications = Verifications(store, services, CodeBook(settings.secret_key), channels,
                                   Admission(limiter, admin_store, settings), lockout_arguments(settings))
     return Core(settings=settings, redis=redis_client, services=services, verifications=verifications,
                 rate_limits=RateLimits(admin_store, services), safe_list=SafeList(admin_store), limiter=limiter,
-                auth_guard=AuthGuard(limiter, settings), channels=channels)
+                auth_guard=AuthGuard(limiter, settings), channels=channels,
+                adoption=Adoption(redis_client, settings.first_account_sid))
 
 
 def _register_health(app: Flask) -> None:

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from verify import locales
+from verify.accounts import Credential, parse_credentials
 from verify.protection import rules
 from verify.protection.rules import AllowedCountries
 from verify.store import connection
 
 DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
-SECRET_NAMES = ("TWILIO_AUTH_TOKEN", "API_CREDENTIALS", "SECRET_KEY")
+SECRET_NAMES = ("TWILIO_AUTH_TOKEN", "API_CREDENTIALS", "ADMIN_CREDENTIALS", "SECRET_KEY")
 
 
 class ConfigError(Exception):
@@ -35,7 +36,9 @@ class Settings:
     twilio_api_base_url: str
     twilio_timeout_seconds: float
     public_base_url: str
-    api_credentials: dict[str, str]
+    api_credentials: dict[str, Credential]  # key id -> the application credential and its account
+    admin_credentials: dict[str, str]  # admin id -> secret: the help desk's and operator's /admin API
+    audit_retention_days: int
     secret_key: str
     log_level: str
     voice_names: dict[str, str]  # language -> Twilio <Say voice>, e.g. {"en": "Polly.Amy"}
@@ -46,6 +49,11 @@ class Settings:
     limits: dict  # built-in limit name -> tuple of `limits` items (verify/protection/rules.py)
     lockout_failed_checks: int
     allowed_countries: AllowedCountries
+
+    @property
+    def first_account_sid(self) -> str:
+        """The account of API_CREDENTIALS' first entry: it owns what was stored before accounts."""
+        return next(iter(self.api_credentials.values())).account_sid
 
     @property
     def signature_base_url(self) -> str:
@@ -95,19 +103,6 @@ def _check_public_base_url(env, url: str, problems: list[str]) -> None:
         problems.append("PUBLIC_BASE_URL must be an https:// URL: a call's webhook captured over plain http can "
                         "be replayed to hear its code. http:// is accepted for a loopback host (127.0.0.1, ::1, "
                         "localhost), or with PUBLIC_BASE_URL_ALLOW_HTTP=1, which accepts that risk")
-
-
-def _parse_credentials(raw: str, problems: list[str]) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for item in raw.split(","):
-        key_id, sep, secret = item.strip().partition(":")
-        if not sep or not key_id or not secret:
-            problems.append("API_CREDENTIALS: each entry must be id:secret, separated by commas")
-            continue
-        if len(secret) < 16:
-            problems.append(f"API_CREDENTIALS: the secret for '{key_id}' is shorter than 16 characters")
-        pairs[key_id] = secret
-    return pairs
 
 
 def _parse_voice_names(raw: str, problems: list[str]) -> dict[str, str]:
@@ -211,7 +206,15 @@ def load_settings(env=None) -> Settings:
         _check_public_base_url(env, public_base_url, problems)
 
     raw_credentials = required("API_CREDENTIALS")
-    credentials = _parse_credentials(raw_credentials, problems) if raw_credentials else {}
+    credentials = parse_credentials(raw_credentials, "API_CREDENTIALS", problems, grouped=True) \
+        if raw_credentials else {}
+    raw_admin = _read(env, "ADMIN_CREDENTIALS")
+    admin = {key_id: credential.secret for key_id, credential in
+             parse_credentials(raw_admin, "ADMIN_CREDENTIALS", problems, grouped=False).items()} if raw_admin else {}
+    for key_id in sorted(admin.keys() & credentials.keys()):
+        problems.append(f"ADMIN_CREDENTIALS: '{key_id}' is also in API_CREDENTIALS; an id is an application's "
+                        "or an admin's, never both")
+    audit_days = _whole_number(env, "AUDIT_RETENTION_DAYS", 400, 1, 3650, problems)
 
     secret_key = required("SECRET_KEY")
     if secret_key and len(secret_key) < 32:
@@ -242,6 +245,8 @@ def load_settings(env=None) -> Settings:
         twilio_timeout_seconds=timeout,
         public_base_url=public_base_url,
         api_credentials=credentials,
+        admin_credentials=admin,
+        audit_retention_days=audit_days,
         secret_key=secret_key,
         log_level=log_level,
         voice_names=voice_names,

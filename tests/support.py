@@ -26,7 +26,8 @@ from verify.twilio.client import RedirectingHttpClient
 
 ROOT = Path(__file__).resolve().parents[1]
 
-ACCOUNT_SID = "AC" + "1234567890abcdef" * 2
+ACCOUNT_SID = "AC" + "1234567890abcdef" * 2  # telverify's account at Twilio (the stand-in's)
+APP_ACCOUNT_SID = "AC" + "a1" * 16  # the relying application's account at telverify
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 FROM_NUMBER = "+15017122661"
 API_KEY, API_SECRET = "relying-app", "relying-app-secret-0123456789"
@@ -81,7 +82,7 @@ def make_env(redis_url: str, standin_url: str, public_base_url: str, **overrides
         "TWILIO_API_BASE_URL": standin_url,
         "TWILIO_TIMEOUT_SECONDS": "2",
         "PUBLIC_BASE_URL": public_base_url,
-        "API_CREDENTIALS": f"{API_KEY}:{API_SECRET},second-app:second-app-secret-0123",
+        "API_CREDENTIALS": f"{APP_ACCOUNT_SID}/{API_KEY}:{API_SECRET},second-app:second-app-secret-0123",
         "SECRET_KEY": SECRET_KEY,
         "LOG_LEVEL": "INFO",
     }
@@ -166,7 +167,7 @@ def raw_http(base_url: str, request: bytes) -> tuple[int, http.client.HTTPMessag
 
 def verify_client(base_url: str, key: str = API_KEY, secret: str = API_SECRET) -> Client:
     """The `twilio` SDK, as a relying application uses it, sent to telverify instead of Twilio."""
-    return Client(username=key, password=secret, account_sid=ACCOUNT_SID,
+    return Client(username=key, password=secret, account_sid=APP_ACCOUNT_SID,
                   http_client=RedirectingHttpClient(base_url, timeout=10))
 
 

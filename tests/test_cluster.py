@@ -18,7 +18,17 @@ from redis.exceptions import ResponseError
 
 from tests.api_asserts import list_refused, refused
 from tests.cluster import MASTERS, LocalCluster
-from tests.support import API_KEY, API_SECRET, LANDLINE, MOBILE, SECRET_KEY, LiveServer, code_in, make_env
+from tests.support import (
+    API_KEY,
+    API_SECRET,
+    APP_ACCOUNT_SID,
+    LANDLINE,
+    MOBILE,
+    SECRET_KEY,
+    LiveServer,
+    code_in,
+    make_env,
+)
 from verify.sids import NumberTags
 from verify.store import keys
 from verify.store.connection import connect
@@ -119,7 +129,7 @@ def test_services_are_created_updated_listed_and_deleted(sdk, cluster):
     assert [s.sid for s in sdk.verify.v2.services.list()] == sids[1:-1]
     held = cluster.keys("tv:service:*")
     assert sorted(sum(held, [])) == sorted(keys.service(sid) for sid in sids[1:-1])
-    assert cluster.client().zrange(keys.SERVICES_INDEX, 0, -1) == sids[1:-1]
+    assert cluster.client().zrange(keys.account_services(APP_ACCOUNT_SID), 0, -1) == sids[1:-1]
 
 
 def test_a_list_skips_an_index_entry_whose_service_is_gone(sdk, cluster):

@@ -1,6 +1,7 @@
 """Settings from the environment: what loads, what is refused and how clearly, and start-up
 failing with EX_CONFIG instead of a crash loop."""
 import os
+import re
 import subprocess
 import sys
 
@@ -48,7 +49,14 @@ def test_complete_environment_loads():
     assert settings.twilio_api_base_url == "http://127.0.0.1:9999"  # trailing slash removed
     assert settings.twilio_timeout_seconds == 2.0
     assert settings.public_base_url == "https://verify.example.com"
-    assert settings.api_credentials == {API_KEY: API_SECRET, "second-app": "second-app-secret-0123"}
+    assert {key: c.secret for key, c in settings.api_credentials.items()} == {
+        API_KEY: API_SECRET, "second-app": "second-app-secret-0123"}
+    # each id an account of its own, with a Twilio-shaped sid
+    accounts = {c.account_sid for c in settings.api_credentials.values()}
+    assert len(accounts) == 2 and all(re.fullmatch(r"AC[0-9a-f]{32}", sid) for sid in accounts)
+    assert settings.first_account_sid == settings.api_credentials[API_KEY].account_sid
+    assert settings.admin_credentials == {}
+    assert settings.audit_retention_days == 400
     assert settings.secret_key == SECRET_KEY
     assert settings.log_level == "DEBUG"
 
@@ -105,6 +113,11 @@ def test_every_problem_is_reported_at_once():
     ({"API_CREDENTIALS": ":secret-without-an-id-0123"}, "API_CREDENTIALS"),
     ({"API_CREDENTIALS": "app:short"}, "API_CREDENTIALS"),
     ({"API_CREDENTIALS": f"{API_KEY}:{API_SECRET},broken"}, "API_CREDENTIALS"),
+    ({"API_CREDENTIALS": f"/{API_KEY}:{API_SECRET}"}, "API_CREDENTIALS"),  # an account without a name
+    ({"API_CREDENTIALS": f"{API_KEY}:{API_SECRET},{API_KEY}:other-secret-0123456789"}, "API_CREDENTIALS"),
+    ({"ADMIN_CREDENTIALS": "helpdesk:short"}, "ADMIN_CREDENTIALS"),
+    ({"ADMIN_CREDENTIALS": f"{API_KEY}:admin-secret-0123456789"}, "ADMIN_CREDENTIALS"),  # an app's id
+    ({"AUDIT_RETENTION_DAYS": "0"}, "AUDIT_RETENTION_DAYS"),
     ({"PUBLIC_BASE_URL": "ftp://verify.example.com"}, "PUBLIC_BASE_URL"),
     ({"PUBLIC_BASE_URL": "verify.example.com"}, "PUBLIC_BASE_URL"),
     ({"TWILIO_API_BASE_URL": "not a url"}, "TWILIO_API_BASE_URL"),
@@ -200,6 +213,26 @@ def test_limit_windows_that_are_accepted():
     assert [item.get_expiry() for item in settings.limits["sends_per_service"]] == [30 * 86400]
 
 
+def test_credentials_share_an_account_when_written_account_slash_id():
+    shared = "AC" + "ab" * 16
+    settings = load_settings(valid_env(
+        API_CREDENTIALS=f"{shared}/SK{'1' * 32}:first-key-secret-0123,{shared}/SK{'2' * 32}:second-key-secret-01,"
+                        "acme/web-1:web-1-secret-0123456,acme/web-2:web-2-secret-0123456,"
+                        f"{shared}:the-account-own-secret-01,solo:solo-secret-0123456789",
+        ADMIN_CREDENTIALS="helpdesk:helpdesk-secret-0123"))
+    credentials = settings.api_credentials
+    # an AC sid written as the account (or as the id itself) is the account's sid
+    assert {credentials[k].account_sid for k in (f"SK{'1' * 32}", f"SK{'2' * 32}", shared)} == {shared}
+    # a name is turned into a sid: the same for both of its credentials, stable, and no other's
+    acme = credentials["web-1"].account_sid
+    assert credentials["web-2"].account_sid == acme and re.fullmatch(r"AC[0-9a-f]{32}", acme)
+    assert acme not in (shared, credentials["solo"].account_sid)
+    assert load_settings(valid_env(API_CREDENTIALS="acme/web-9:web-9-secret-0123456")
+                         ).api_credentials["web-9"].account_sid == acme
+    assert settings.first_account_sid == shared
+    assert settings.admin_credentials == {"helpdesk": "helpdesk-secret-0123"}
+
+
 def test_secret_from_file(tmp_path):
     secret_file = tmp_path / "secret_key"
     secret_file.write_text("file-secret-key-0123456789abcdef-0123456789\n")
@@ -212,7 +245,8 @@ def test_secret_from_file(tmp_path):
                                        API_CREDENTIALS=None, API_CREDENTIALS_FILE=str(credentials_file)))
     assert settings.secret_key == "file-secret-key-0123456789abcdef-0123456789"
     assert settings.twilio_auth_token == "token-from-a-file"
-    assert settings.api_credentials == {"filed-app": "filed-app-secret-0123456"}
+    assert list(settings.api_credentials) == ["filed-app"]
+    assert settings.api_credentials["filed-app"].secret == "filed-app-secret-0123456"
 
 
 def test_secret_file_contents_are_validated(tmp_path):

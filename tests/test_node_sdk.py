@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from tests.support import ACCOUNT_SID, API_KEY, API_SECRET, MOBILE, ROOT, code_in
+from tests.support import API_KEY, API_SECRET, APP_ACCOUNT_SID, MOBILE, ROOT, code_in
 
 SCRIPT = ROOT / "tests" / "node" / "verify_flow.js"
 TWILIO_PACKAGE = ROOT / "node_modules" / "twilio" / "package.json"
@@ -91,7 +91,7 @@ def node_flow(live):
         "TELVERIFY_URL": live.url,
         "TELVERIFY_API_KEY": API_KEY,
         "TELVERIFY_API_SECRET": API_SECRET,
-        "TELVERIFY_ACCOUNT_SID": ACCOUNT_SID,
+        "TELVERIFY_ACCOUNT_SID": APP_ACCOUNT_SID,
         "TELVERIFY_TO": MOBILE,
     }
     flow = NodeFlow(node, env)

@@ -7,7 +7,7 @@ import redis
 import requests
 
 from tests.api_asserts import at_once, invalid, list_refused, refused
-from tests.support import ACCOUNT_SID, API_KEY, API_SECRET
+from tests.support import API_KEY, API_SECRET, APP_ACCOUNT_SID
 from verify.store import admin, keys
 from verify.store.admin import AdminStore, Bucket
 from verify.store.connection import connect
@@ -52,7 +52,7 @@ def admin_store(redis_url):
 def test_create_answers_every_field_as_verify(sdk, service, live, rate_limit):
     assert rate_limit.sid.startswith("RK") and len(rate_limit.sid) == 34
     assert rate_limit.service_sid == service.sid
-    assert rate_limit.account_sid == ACCOUNT_SID
+    assert rate_limit.account_sid == APP_ACCOUNT_SID
     assert rate_limit.unique_name == "end_user_ip_address"
     assert rate_limit.description == "Limit by end user IP"
     assert isinstance(rate_limit.date_created, datetime)
@@ -316,7 +316,7 @@ def test_bucket_create_answers_every_field_as_verify(live, service, rate_limit, 
     bucket = buckets.create(max=5, interval=60)
     assert bucket.sid.startswith("BL") and len(bucket.sid) == 34
     assert (bucket.rate_limit_sid, bucket.service_sid, bucket.account_sid) == (rate_limit.sid, service.sid,
-                                                                                ACCOUNT_SID)
+                                                                                APP_ACCOUNT_SID)
     assert (bucket.max, bucket.interval) == (5, 60)
     assert bucket.date_created == bucket.date_updated
     path = f"Services/{service.sid}/RateLimits/{rate_limit.sid}/Buckets/{bucket.sid}"

@@ -323,9 +323,12 @@ def test_unauthenticated_requests_are_401(client, auth, ids, standin, method, pa
     assert len(standin.messages(MOBILE)) == 1
 
 
-def test_second_application_credentials_work(client, ids):
-    response = client.get("/v2/Services/{service}".format(**ids), auth=("second-app", "second-app-secret-0123"))
-    assert response.status_code == 200
+def test_second_application_credentials_work_on_their_own_account(client, ids):
+    second = ("second-app", "second-app-secret-0123")
+    assert_twilio_error(client.get("/v2/Services/{service}".format(**ids), auth=second), 404, 20404)
+    created = client.post("/v2/Services", data={"FriendlyName": "Second"}, auth=second)
+    assert created.status_code == 201
+    assert client.get(f"/v2/Services/{created.get_json()['sid']}", auth=second).status_code == 200
 
 
 # -- oversized bodies ------------------------------------------------------------------------------

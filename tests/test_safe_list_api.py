@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from tests.api_asserts import invalid, refused
-from tests.support import API_KEY, API_SECRET, LANDLINE, MOBILE, SECRET_KEY
+from tests.support import API_KEY, API_SECRET, APP_ACCOUNT_SID, LANDLINE, MOBILE, SECRET_KEY
 from verify.sids import NumberTags
 from verify.store.connection import connect
 from verify.store.verifications import Store
@@ -115,7 +115,7 @@ def test_sends_read_the_safe_list_as_the_api_leaves_it(sdk, service, redis_url):
     store = Store(connect(redis_url), NumberTags(SECRET_KEY))
 
     def safe_listed(number: str) -> bool:
-        return store.sending_state(service.sid, number, time.time()).safe_listed
+        return store.sending_state(service.sid, APP_ACCOUNT_SID, number, time.time()).safe_listed
     assert safe_listed(MOBILE) is False
     sdk.verify.v2.safelist.create(phone_number="+44 7400 123456")
     assert safe_listed(MOBILE) is True

@@ -6,7 +6,7 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from tests.support import ACCOUNT_SID, API_KEY, API_SECRET, MOBILE
+from tests.support import API_KEY, API_SECRET, APP_ACCOUNT_SID, MOBILE
 
 AUTH = (API_KEY, API_SECRET)
 
@@ -34,7 +34,7 @@ def test_create_with_every_supported_setting(sdk, live):
         lookup_enabled=True)
 
     assert created.sid.startswith("VA") and len(created.sid) == 34
-    assert created.account_sid == ACCOUNT_SID
+    assert created.account_sid == APP_ACCOUNT_SID
     assert created.friendly_name == "Acme Login"
     assert created.code_length == 8
     assert created.do_not_share_warning_enabled is True

@@ -17,6 +17,7 @@ from .protection.windows import Limiter
 from .rate_limits import RateLimits
 from .safe_list import SafeList
 from .services import Services
+from .store.upgrade import Adoption
 from .twilio import signatures
 from .verifications import Channel, Verifications
 
@@ -37,6 +38,7 @@ class Core:
     limiter: Limiter
     auth_guard: AuthGuard
     channels: dict[str, Channel]
+    adoption: Adoption  # what was stored before accounts (verify/store/upgrade.py)
 
     def check_store(self) -> None:
         """Raise the store's error unless Redis answers (readiness)."""

@@ -102,9 +102,10 @@ class Verifications:
         # The service and the number's standing in one round trip: under load a round trip costs
         # the app about half the CPU of a whole trivial request, and with Redis across a network,
         # latency too.
-        if not sids.is_sid(service_sid, sids.SERVICE):
+        account_sid = self.services.owner(service_sid)  # known: the view required it to be the caller's
+        if account_sid is None:
             raise service_not_found(service_sid)
-        state = self.store.sending_state(service_sid, destination.e164, time.time())
+        state = self.store.sending_state(service_sid, account_sid, destination.e164, time.time())
         if state.service is None:
             raise service_not_found(service_sid)
         service = state.service

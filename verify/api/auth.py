@@ -1,12 +1,13 @@
-"""HTTP Basic authentication of /v2 against API_CREDENTIALS, compared in constant time, and
-the failures counted per client address (protection/auth_failures.py)."""
+"""Who is asking: HTTP Basic authentication against API_CREDENTIALS (/v2) or ADMIN_CREDENTIALS
+(/admin), compared in constant time, the failures counted per client address
+(protection/auth_failures.py); and what an application may reach: its own account's services."""
 from __future__ import annotations
 
 import base64
 import hmac
 import logging
 
-from flask import request
+from flask import g, request
 
 from ..core import core
 from ..errors import AUTHENTICATE, VerifyError
@@ -15,15 +16,14 @@ from ..protection.auth_failures import client_address, too_many_failures
 log = logging.getLogger("telverify.auth")
 
 
-def _unauthenticated() -> VerifyError:
-    return VerifyError(AUTHENTICATE, "Authenticate: HTTP Basic credentials from API_CREDENTIALS are required.",
+def _unauthenticated(setting: str) -> VerifyError:
+    return VerifyError(AUTHENTICATE, f"Authenticate: HTTP Basic credentials from {setting} are required.",
                        401, headers={"WWW-Authenticate": 'Basic realm="telverify"'})
 
 
-def _valid(username: str | None, password: str | None) -> bool:
-    expected = core().settings.api_credentials.get(username or "", "")
-    # Compare even for unknown ids, so timing does not reveal which ids exist.
-    return hmac.compare_digest((password or "").encode(), expected.encode() or b"\0") and bool(expected)
+def _valid(expected: str, password: str) -> bool:
+    # Compare even for unknown ids (expected ""), so timing does not reveal which ids exist.
+    return hmac.compare_digest(password.encode(), expected.encode() or b"\0") and bool(expected)
 
 
 def _basic_credentials(header: str | None) -> tuple[str, str] | None:
@@ -43,6 +43,29 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
 
 
 def require_api_credentials():
+    """/v2's before_request: an application's credentials; `g.account_sid` is its account."""
+    credentials = core().settings.api_credentials
+    key_id = _authenticated(lambda key: credentials[key].secret if key in credentials else "", "API_CREDENTIALS")
+    g.account_sid = credentials[key_id].account_sid
+
+
+def require_admin_credentials():
+    """/admin's before_request: an admin's credentials; `g.admin_id` is the admin's id."""
+    admins = core().settings.admin_credentials
+    g.admin_id = _authenticated(lambda key: admins.get(key, ""), "ADMIN_CREDENTIALS")
+
+
+def require_own_service():
+    """/v2's before_request, after the credentials: a path naming a service (`<service_sid>`)
+    answers that service's 404 unless the caller's account owns it."""
+    service_sid = (request.view_args or {}).get("service_sid")
+    if service_sid is not None:
+        core().services.require_own(g.account_sid, service_sid)
+
+
+def _authenticated(secret_of, setting: str) -> str:
+    """The id of valid Basic credentials (`secret_of(id)`: the id's secret, "" for an unknown
+    id); else raises the 401 (or the 429 of an address that failed too often)."""
     guard = core().auth_guard
     # remote_addr is the client's: with TRUSTED_PROXIES, ProxyFix has read X-Forwarded-For.
     address = client_address(request.remote_addr)
@@ -54,15 +77,16 @@ def require_api_credentials():
         raise too_many_failures(address, refusal)
     credentials = _basic_credentials(request.environ.get("HTTP_AUTHORIZATION"))
     if credentials is None:  # no Basic credentials: not a guess, not counted
-        raise _unauthenticated()
+        raise _unauthenticated(setting)
     slow = failures is None or failures >= guard.before_delay  # a failure now would be delayed
     if slow:
         guard.take_slot(address)
     try:
-        if _valid(*credentials):
-            return None
+        key_id, password = credentials
+        if _valid(secret_of(key_id), password):
+            return key_id
         guard.failed(address, holding_slot=slow)
     finally:
         if slow:
             guard.release_slot()
-    raise _unauthenticated()
+    raise _unauthenticated(setting)

@@ -33,14 +33,14 @@ def requested() -> PageRequest:
     return PageRequest(page, size, offset, bool(token))
 
 
-def answer(key: str, path: str, rows: list, render_row: Callable, wanted: PageRequest) -> dict:
-    """The list body for `path` (under /v2): `rows` are up to wanted.size + 1 rows read from
-    wanted.offset; the one beyond the page only tells that there is a next page."""
+def answer(key: str, path: str, rows: list, render_row: Callable, wanted: PageRequest, root: str = "v2") -> dict:
+    """The list body for `path` (under /v2, or `root`): `rows` are up to wanted.size + 1 rows
+    read from wanted.offset; the one beyond the page only tells that there is a next page."""
     def page_url(number: int, start: int | None = None) -> str:
         query = {"PageSize": wanted.size, "Page": number}
         if start is not None:
             query["PageToken"] = f"PT{start}"
-        return render.resource_url(f"{path}?{urlencode(query)}")
+        return render.resource_url(f"{path}?{urlencode(query)}", root)
 
     page, size, offset = wanted.page, wanted.size, wanted.offset
     return {

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import time
 
+from flask import g
+
 from ..core import core
 from ..model import PROTECTION_FIELDS, CheckedVerification, Verification
 
@@ -14,11 +16,12 @@ def iso(timestamp: float | None) -> str | None:
 
 
 def account_sid() -> str:
-    return core().settings.twilio_account_sid
+    """The caller's account, which owns every resource it can reach (verify/accounts.py)."""
+    return g.account_sid
 
 
-def resource_url(path: str) -> str:
-    return f"{core().settings.signature_base_url}/v2/{path}"
+def resource_url(path: str, root: str = "v2") -> str:
+    return f"{core().settings.signature_base_url}/{root}/{path}"
 
 
 def service(data: dict) -> dict:
@@ -26,7 +29,7 @@ def service(data: dict) -> dict:
     base = f"Services/{sid}"
     return {
         "sid": sid,
-        "account_sid": account_sid(),
+        "account_sid": data["account_sid"],
         "friendly_name": data["friendly_name"],
         "code_length": data["code_length"],
         "lookup_enabled": data["lookup_enabled"],

@@ -1,7 +1,7 @@
 """/v2/Services: create, fetch, list (Twilio-style pages), update, delete."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import g, jsonify
 
 from ..core import core
 from ..errors import invalid
@@ -62,28 +62,28 @@ def _settings_from(values: dict, creating: bool) -> dict:
 @bp.post("/Services")
 def create_service():
     settings = {**SERVICE_DEFAULTS, **_settings_from(forms.form(SETTINGS, UNSUPPORTED), creating=True)}
-    return jsonify(render.service(core().services.create(settings))), 201
+    return jsonify(render.service(core().services.create(g.account_sid, settings))), 201
 
 
-@bp.get("/Services/<sid>")
-def fetch_service(sid):
-    return jsonify(render.service(core().services.get(sid)))
+@bp.get("/Services/<service_sid>")
+def fetch_service(service_sid):
+    return jsonify(render.service(core().services.get(service_sid)))
 
 
-@bp.post("/Services/<sid>")
-def update_service(sid):
+@bp.post("/Services/<service_sid>")
+def update_service(service_sid):
     changes = _settings_from(forms.form(SETTINGS, UNSUPPORTED), creating=False)
-    return jsonify(render.service(core().services.update(sid, changes)))
+    return jsonify(render.service(core().services.update(service_sid, changes)))
 
 
-@bp.delete("/Services/<sid>")
-def delete_service(sid):
-    core().services.delete(sid)
+@bp.delete("/Services/<service_sid>")
+def delete_service(service_sid):
+    core().services.delete(service_sid)
     return "", 204
 
 
 @bp.get("/Services")
 def list_services():
     wanted = paging.requested()
-    rows = core().services.list(wanted.offset, wanted.size + 1)
+    rows = core().services.list(g.account_sid, wanted.offset, wanted.size + 1)
     return jsonify(paging.answer("services", "Services", rows, render.service, wanted))

@@ -1,5 +1,5 @@
 """Redis access for what an account configures beside its services: Verify's programmable rate
-limits (a service's RateLimits and their Buckets) and the account-wide SafeList.
+limits (a service's RateLimits and their Buckets) and each account's SafeList.
 
 Every change is one Lua script (`lua/ratelimit_*.lua`) or one Redis command, so a UniqueName is
 never given twice, an Interval never stands twice in one rate limit, and deleting a rate limit
@@ -160,20 +160,27 @@ class AdminStore:
             return None
         return [Bucket.from_redis(pairs(row)) for row in reply[1:] if row]
 
-    # -- the SafeList (account-wide) ----------------------------------------------------------
-    def add_to_safe_list(self, e164: str, sid: str, now: float) -> SafeListEntry | None:
+    # -- an account's SafeList ----------------------------------------------------------------
+    def add_to_safe_list(self, account_sid: str, e164: str, sid: str, now: float) -> SafeListEntry | None:
         """The new entry, or None when the number is already listed (nothing is changed)."""
-        if not self.redis.hsetnx(keys.SAFE_LIST, e164, f"{sid}|{now!r}"):
+        if not self.redis.hsetnx(keys.safe_list(account_sid), e164, f"{sid}|{now!r}"):
             return None
         return SafeListEntry(sid, e164, now)
 
-    def safe_list_entry(self, e164: str) -> SafeListEntry | None:
-        value = self.redis.hget(keys.SAFE_LIST, e164)
+    def safe_list_entry(self, account_sid: str, e164: str) -> SafeListEntry | None:
+        value = self.redis.hget(keys.safe_list(account_sid), e164)
         if value is None:
             return None
         sid, created = value.split("|", 1)
         return SafeListEntry(sid, e164, float(created))
 
-    def remove_from_safe_list(self, e164: str) -> bool:
-        return bool(self.redis.hdel(keys.SAFE_LIST, e164))
+    def safe_list_entries(self, account_sid: str, offset: int, limit: int) -> list[SafeListEntry]:
+        """Up to `limit` of the account's SafeList from `offset`, by number."""
+        numbers = sorted(self.redis.hkeys(keys.safe_list(account_sid)))[offset:offset + limit]
+        values = self.redis.hmget(keys.safe_list(account_sid), numbers) if numbers else []
+        return [SafeListEntry(value.split("|", 1)[0], number, float(value.split("|", 1)[1]))
+                for number, value in zip(numbers, values) if value is not None]
+
+    def remove_from_safe_list(self, account_sid: str, e164: str) -> bool:
+        return bool(self.redis.hdel(keys.safe_list(account_sid), e164))
 

@@ -4,9 +4,9 @@ Keys of one destination number in one service share a hash tag, `{VA...:h}`, whe
 short keyed digest of the number (sids.NumberTags). The same `h` leads the hex part of each
 verification sid, so a request that names only the sid finds the slot without a lookup, and
 every Lua script touches one slot: the schema runs unchanged on Redis Cluster. A service's own data (its rate limits,
-its block list's index) shares the service's tag, `{VA...}`. A service's hash, the services
-index and the SafeList have no tag: on a cluster each is one key, so the services index and
-the whole SafeList are each held by one node.
+its block list's index) shares the service's tag, `{VA...}`. A service's hash, an account's
+services index and SafeList, and the audit log have no tag: on a cluster each is one key, held
+by one node.
 
 A verification is a hash (`verification()`) with short field names, since each is stored once
 per verification:
@@ -35,12 +35,30 @@ from __future__ import annotations
 from .. import sids
 
 PREFIX = "tv"
-SERVICES_INDEX = f"{PREFIX}:services"
 tag_of_verification = sids.tag_of_verification  # a number's tag (sids.NumberTags), from a sid
 
 
 def service(service_sid: str) -> str:
+    """A hash of the service's settings; `account_sid` names the account that owns it."""
     return f"{PREFIX}:service:{service_sid}"
+
+
+def account_services(account_sid: str) -> str:
+    """Sorted set of an account's service sids, scored by creation time."""
+    return f"{PREFIX}:account:{account_sid}:services"
+
+
+def safe_list(account_sid: str) -> str:
+    """Hash E.164 -> "sid|created": the account's SafeList."""
+    return f"{PREFIX}:account:{account_sid}:safelist"
+
+
+# Stored by telverify before it had accounts, without one: the services index and the SafeList.
+# The account of API_CREDENTIALS' first entry adopts them at start (verify/store/upgrade.py).
+UNOWNED_SERVICES = f"{PREFIX}:services"
+UNOWNED_SAFE_LIST = f"{PREFIX}:safelist"
+
+AUDIT_LOG = f"{PREFIX}:audit"  # sorted set of admin actions (JSON), scored by time
 
 
 def slot_prefix(service_sid: str, tag: str) -> str:
@@ -96,8 +114,6 @@ def blocked_index(service_sid: str) -> str:
     """Sorted set of the service's blocked numbers, scored by when the block lifts."""
     return service_tag(service_sid) + "blocked"
 
-
-SAFE_LIST = f"{PREFIX}:safelist"  # hash E.164 -> "sid|created": account-wide, as in Verify
 
 
 def failed_checks(service_sid: str, tag: str) -> str:

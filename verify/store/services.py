@@ -19,21 +19,28 @@ class ServiceStore:
         self.cluster = isinstance(client, RedisCluster)
         self._scripts = load_scripts(client, ("update_service",))
 
-    # A service's hash and the services index are in different slots of a cluster, so they
+    # A service's hash and its account's index are in different slots of a cluster, so they
     # change in an order that never lists a service whose hash is missing: created hash first,
     # deleted index first. Stopped halfway, a create leaves a hash whose sid nobody was given,
     # and a delete one that the DELETE, repeated, removes.
-    def create_service(self, sid: str, settings: dict, now: float) -> None:
-        fields = service_to_redis({**settings, "sid": sid, "date_created": now, "date_updated": now})
+    def create_service(self, sid: str, account_sid: str, settings: dict, now: float) -> None:
+        fields = service_to_redis({**settings, "sid": sid, "account_sid": account_sid,
+                                   "date_created": now, "date_updated": now})
         self._in_order(lambda r: r.hset(keys.service(sid), mapping=fields),
-                       lambda r: r.zadd(keys.SERVICES_INDEX, {sid: now}))
+                       lambda r: r.zadd(keys.account_services(account_sid), {sid: now}))
 
     def get_service(self, sid: str) -> dict | None:
         raw = self.redis.hgetall(keys.service(sid))
         return service_from_redis(raw) if raw else None
 
-    def list_services(self, offset: int, limit: int) -> list[dict]:
-        sids = self.redis.zrange(keys.SERVICES_INDEX, offset, offset + limit - 1)
+    def owner(self, sid: str) -> tuple[bool, str | None]:
+        """(whether the service exists, the sid of the account that owns it: None for a service
+        stored before accounts and not yet adopted)."""
+        account, name = self.redis.hmget(keys.service(sid), "account_sid", "friendly_name")
+        return name is not None, account  # every service has a friendly_name
+
+    def list_services(self, account_sid: str, offset: int, limit: int) -> list[dict]:
+        sids = self.redis.zrange(keys.account_services(account_sid), offset, offset + limit - 1)
         with self.redis.pipeline(transaction=False) as pipe:
             for sid in sids:
                 pipe.hgetall(keys.service(sid))
@@ -45,8 +52,8 @@ class ServiceStore:
         args = [item for pair in fields.items() for item in pair]
         return bool(self._scripts["update_service"](keys=[keys.service(sid)], args=args))
 
-    def delete_service(self, sid: str) -> bool:
-        _, deleted = self._in_order(lambda r: r.zrem(keys.SERVICES_INDEX, sid),
+    def delete_service(self, sid: str, account_sid: str) -> bool:
+        _, deleted = self._in_order(lambda r: r.zrem(keys.account_services(account_sid), sid),
                                     lambda r: r.delete(keys.service(sid)))
         return bool(deleted)
 

@@ -123,11 +123,11 @@ class Store:
             return reply[0], None, 0
         return reply[0], CheckedVerification.from_reply(service_sid, reply[1:8]), int(reply[8])
 
-    def sending_state(self, service_sid: str, to: str, now: float) -> SendingState:
+    def sending_state(self, service_sid: str, account_sid: str, to: str, now: float) -> SendingState:
         """All a send is decided on before its limits are counted, in one round trip."""
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(keys.service(service_sid))
-            pipe.hexists(keys.SAFE_LIST, to)
+            pipe.hexists(keys.safe_list(account_sid), to)
             tag = self.tags(to)
             pipe.ttl(keys.blocked(service_sid, tag, to))
             pipe.hget(keys.lockout(service_sid, tag), "until")
