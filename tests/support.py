@@ -28,6 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 ACCOUNT_SID = "AC" + "1234567890abcdef" * 2  # telverify's account at Twilio (the stand-in's)
 APP_ACCOUNT_SID = "AC" + "a1" * 16  # the relying application's account at telverify
+# A second credential of that account, shaped as Twilio's API keys are (SK...): the form both
+# SDKs take unchanged, with APP_ACCOUNT_SID beside it.
+KEY_SID, KEY_SECRET = "SK" + "5c" * 16, "api-key-secret-0123456789"
+SECOND_KEY, SECOND_SECRET = "second-app", "second-app-secret-0123"  # an account of its own
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 FROM_NUMBER = "+15017122661"
 API_KEY, API_SECRET = "relying-app", "relying-app-secret-0123456789"
@@ -82,7 +86,8 @@ def make_env(redis_url: str, standin_url: str, public_base_url: str, **overrides
         "TWILIO_API_BASE_URL": standin_url,
         "TWILIO_TIMEOUT_SECONDS": "2",
         "PUBLIC_BASE_URL": public_base_url,
-        "API_CREDENTIALS": f"{APP_ACCOUNT_SID}/{API_KEY}:{API_SECRET},second-app:second-app-secret-0123",
+        "API_CREDENTIALS": f"{APP_ACCOUNT_SID}/{API_KEY}:{API_SECRET},{APP_ACCOUNT_SID}/{KEY_SID}:{KEY_SECRET},"
+                           f"{SECOND_KEY}:{SECOND_SECRET}",
         "SECRET_KEY": SECRET_KEY,
         "LOG_LEVEL": "INFO",
     }

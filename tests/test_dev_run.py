@@ -125,9 +125,11 @@ def test_dev_run_brings_up_a_working_service(tmp_path):
     process, output, port, standin_port = dev_run(tmp_path)
     try:
         assert "\033[" not in output  # printed to a file: no terminal escape codes
-        key, secret = re.search(r"API credentials:\s+(\S+) : (\S+)", output).groups()
+        key, secret, account = re.search(r"API credentials:\s+(\S+) : (\S+)\s+\(account (AC[0-9a-f]{32})\)",
+                                         output).groups()
         sdk = verify_client(f"http://127.0.0.1:{port}", key, secret)
         service = sdk.verify.v2.services.create(friendly_name="Acme")
+        assert service.account_sid == account
         sdk.verify.v2.services(service.sid).verifications.create(to=MOBILE, channel="sms")
         # The text, read as the printed example says.
         texts_url = re.search(r"^  curl -s '(\S+/_standin/messages\?to=%2B447400123456)'$", output, re.M).group(1)

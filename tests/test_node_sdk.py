@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from tests.support import API_KEY, API_SECRET, APP_ACCOUNT_SID, MOBILE, ROOT, code_in
+from tests.support import APP_ACCOUNT_SID, KEY_SECRET, KEY_SID, MOBILE, ROOT, code_in
 
 SCRIPT = ROOT / "tests" / "node" / "verify_flow.js"
 TWILIO_PACKAGE = ROOT / "node_modules" / "twilio" / "package.json"
@@ -89,8 +89,9 @@ def node_flow(live):
     env = {
         **os.environ,
         "TELVERIFY_URL": live.url,
-        "TELVERIFY_API_KEY": API_KEY,
-        "TELVERIFY_API_SECRET": API_SECRET,
+        # An API key (SK...) of the account, beside its AC sid: the form twilio-node takes.
+        "TELVERIFY_API_KEY": KEY_SID,
+        "TELVERIFY_API_SECRET": KEY_SECRET,
         "TELVERIFY_ACCOUNT_SID": APP_ACCOUNT_SID,
         "TELVERIFY_TO": MOBILE,
     }
@@ -103,6 +104,7 @@ def test_node_sdk_sends_and_approves_a_code(node_flow, standin, sdk):
     service = node_flow.step("service")
     assert service["sid"].startswith("VA") and len(service["sid"]) == 34
     assert service["friendlyName"] == "Acme"
+    assert service["accountSid"] == APP_ACCOUNT_SID
 
     verification = node_flow.step("verification")
     assert verification["sid"].startswith("VE") and len(verification["sid"]) == 34
@@ -126,7 +128,8 @@ def test_node_sdk_sends_and_approves_a_code(node_flow, standin, sdk):
 
     assert node_flow.finish() == 0, node_flow.error_output()
 
-    # What Node created lives in telverify: the Python SDK sees the same service, approved.
+    # What Node created lives in telverify: the Python SDK, with another credential of the same
+    # account, sees the same service, approved.
     assert sdk.verify.v2.services(service["sid"]).fetch().friendly_name == "Acme"
     fetched = sdk.verify.v2.services(service["sid"]).verifications(verification["sid"]).fetch()
     assert fetched.status == "approved"

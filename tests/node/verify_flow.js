@@ -7,8 +7,9 @@
 // Environment: TELVERIFY_URL (telverify's base URL), TELVERIFY_API_KEY and TELVERIFY_API_SECRET
 // (one pair of API_CREDENTIALS), TELVERIFY_TO (the number texted), and optionally
 // TELVERIFY_ACCOUNT_SID. twilio-node takes the username for the account SID unless given one,
-// and refuses one that does not start with AC, so an API key id needs an AC... SID beside it.
-// Verify's URLs carry no account SID and telverify answers with its own, so a placeholder does.
+// and refuses one that does not start with AC, so an API key id (SK...) needs its account's
+// SID beside it, as with Twilio. Verify's URLs carry no account SID: telverify knows the
+// account from the credentials, and answers with it in every resource.
 //
 // Protocol: each step prints one JSON object on a line of stdout. After the verification line
 // the script waits for the code on a line of stdin (the test reads it from the Twilio stand-in,
@@ -66,7 +67,7 @@ async function main() {
   });
 
   const service = await client.verify.v2.services.create({ friendlyName: "Acme" });
-  say("service", { sid: service.sid, friendlyName: service.friendlyName });
+  say("service", { sid: service.sid, friendlyName: service.friendlyName, accountSid: service.accountSid });
 
   const verification = await client.verify.v2.services(service.sid).verifications.create({ to, channel: "sms" });
   say("verification", {
