@@ -10,6 +10,7 @@ import ipaddress
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from verify import locales
@@ -49,6 +50,11 @@ class Settings:
     limits: dict  # built-in limit name -> tuple of `limits` items (verify/protection/rules.py)
     lockout_failed_checks: int
     allowed_countries: AllowedCountries
+
+    @cached_property
+    def api_secrets(self) -> dict[str, str]:
+        """Application credential id -> secret."""
+        return {key_id: credential.secret for key_id, credential in self.api_credentials.items()}
 
     @property
     def first_account_sid(self) -> str:

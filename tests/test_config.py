@@ -12,10 +12,15 @@ from tests.support import (
     ACCOUNT_SID,
     API_KEY,
     API_SECRET,
+    APP_ACCOUNT_SID,
     AUTH_TOKEN,
     FROM_NUMBER,
+    KEY_SECRET,
+    KEY_SID,
     MOBILE,
     ROOT,
+    SECOND_KEY,
+    SECOND_SECRET,
     SECRET_KEY,
     create_app,
     make_env,
@@ -49,12 +54,11 @@ def test_complete_environment_loads():
     assert settings.twilio_api_base_url == "http://127.0.0.1:9999"  # trailing slash removed
     assert settings.twilio_timeout_seconds == 2.0
     assert settings.public_base_url == "https://verify.example.com"
-    assert {key: c.secret for key, c in settings.api_credentials.items()} == {
-        API_KEY: API_SECRET, "second-app": "second-app-secret-0123"}
-    # each id an account of its own, with a Twilio-shaped sid
-    accounts = {c.account_sid for c in settings.api_credentials.values()}
-    assert len(accounts) == 2 and all(re.fullmatch(r"AC[0-9a-f]{32}", sid) for sid in accounts)
-    assert settings.first_account_sid == settings.api_credentials[API_KEY].account_sid
+    assert settings.api_secrets == {API_KEY: API_SECRET, KEY_SID: KEY_SECRET, SECOND_KEY: SECOND_SECRET}
+    # the first two share the account written before them; the third is an account of its own
+    owners = {key: c.account_sid for key, c in settings.api_credentials.items()}
+    assert owners[API_KEY] == owners[KEY_SID] == APP_ACCOUNT_SID == settings.first_account_sid
+    assert re.fullmatch(r"AC[0-9a-f]{32}", owners[SECOND_KEY]) and owners[SECOND_KEY] != APP_ACCOUNT_SID
     assert settings.admin_credentials == {}
     assert settings.audit_retention_days == 400
     assert settings.secret_key == SECRET_KEY

@@ -65,6 +65,7 @@ class FormRequest(flask.Request):
     # Flask reads this before the app's MAX_CONTENT_LENGTH: a class attribute costs no lookup of
     # the app through its context proxy, on every request.
     _max_content_length = MAX_BODY
+    account_sid: str | None = None  # the account of the application asking (verify/api/auth.py)
 
     @cached_property
     def stream(self):

@@ -50,7 +50,7 @@ class Services:
     def require_own(self, account_sid: str, service_sid: str) -> None:
         """The 404 of a service that does not exist, or that another account owns: the same
         answer, so an account cannot tell another's sids from sids that do not exist."""
-        if self.owner(service_sid) != account_sid:
+        if self._owners.get(service_sid) != account_sid and self.owner(service_sid) != account_sid:
             raise service_not_found(service_sid)
 
     def get(self, service_sid: str) -> dict:

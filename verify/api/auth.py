@@ -7,7 +7,9 @@ import base64
 import hmac
 import logging
 
+import redis
 from flask import g, request
+from redis.exceptions import RedisClusterException
 
 from ..core import core
 from ..errors import AUTHENTICATE, VerifyError
@@ -42,40 +44,50 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
     return username, password
 
 
-def require_api_credentials():
-    """/v2's before_request: an application's credentials; `g.account_sid` is its account."""
-    credentials = core().settings.api_credentials
-    key_id = _authenticated(lambda key: credentials[key].secret if key in credentials else "", "API_CREDENTIALS")
-    g.account_sid = credentials[key_id].account_sid
+def require_application():
+    """/v2's before_request (one function: each one Flask calls costs a request a good part of
+    what reading a header does): an application's credentials, whose account becomes
+    `request.account_sid`; and a path naming a service (`<service_sid>`) answers that service's
+    404 unless that account owns it."""
+    app_core, asking = core(), request._get_current_object()  # each proxy hop costs a lookup
+    settings = app_core.settings
+    key_id = _authenticated(app_core, asking, settings.api_secrets, "API_CREDENTIALS")
+    asking.account_sid = account_sid = settings.api_credentials[key_id].account_sid
+    if not app_core.adoption.done:
+        _adopt_unowned(app_core)
+    if asking.view_args and "service_sid" in asking.view_args:
+        app_core.services.require_own(account_sid, asking.view_args["service_sid"])
 
 
 def require_admin_credentials():
     """/admin's before_request: an admin's credentials; `g.admin_id` is the admin's id."""
-    admins = core().settings.admin_credentials
-    g.admin_id = _authenticated(lambda key: admins.get(key, ""), "ADMIN_CREDENTIALS")
+    app_core = core()
+    g.admin_id = _authenticated(app_core, request._get_current_object(), app_core.settings.admin_credentials,
+                                "ADMIN_CREDENTIALS")
 
 
-def require_own_service():
-    """/v2's before_request, after the credentials: a path naming a service (`<service_sid>`)
-    answers that service's 404 unless the caller's account owns it."""
-    service_sid = (request.view_args or {}).get("service_sid")
-    if service_sid is not None:
-        core().services.require_own(g.account_sid, service_sid)
+def _adopt_unowned(app_core) -> None:
+    """What was stored before accounts, adopted at start unless Redis was unreachable then. While
+    Redis is, the request goes on: it answers its own 400, or its 503."""
+    try:
+        app_core.adoption.run()
+    except (redis.RedisError, RedisClusterException) as exc:
+        log.warning("what was stored before accounts is not adopted yet: Redis %s", type(exc).__name__)
 
 
-def _authenticated(secret_of, setting: str) -> str:
-    """The id of valid Basic credentials (`secret_of(id)`: the id's secret, "" for an unknown
-    id); else raises the 401 (or the 429 of an address that failed too often)."""
-    guard = core().auth_guard
+def _authenticated(app_core, asking, secrets: dict[str, str], setting: str) -> str:
+    """The id of valid Basic credentials (`secrets`: id -> secret); else raises the 401 (or the
+    429 of an address that failed too often)."""
+    guard = app_core.auth_guard
     # remote_addr is the client's: with TRUSTED_PROXIES, ProxyFix has read X-Forwarded-For.
-    address = client_address(request.remote_addr)
+    address = client_address(asking.remote_addr)
     failures = guard.failures_of(address) if guard.suspect(address) else 0
     refusal = guard.blocked(address, failures)
     if refusal:
         log.info("request from %s refused for %s more seconds: too many failed authentications",
                  address, refusal)
         raise too_many_failures(address, refusal)
-    credentials = _basic_credentials(request.environ.get("HTTP_AUTHORIZATION"))
+    credentials = _basic_credentials(asking.environ.get("HTTP_AUTHORIZATION"))
     if credentials is None:  # no Basic credentials: not a guess, not counted
         raise _unauthenticated(setting)
     slow = failures is None or failures >= guard.before_delay  # a failure now would be delayed
@@ -83,7 +95,7 @@ def _authenticated(secret_of, setting: str) -> str:
         guard.take_slot(address)
     try:
         key_id, password = credentials
-        if _valid(secret_of(key_id), password):
+        if _valid(secrets.get(key_id, ""), password):
             return key_id
         guard.failed(address, holding_slot=slow)
     finally:

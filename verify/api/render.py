@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from flask import g
+from flask import request
 
 from ..core import core
 from ..model import PROTECTION_FIELDS, CheckedVerification, Verification
@@ -17,7 +17,7 @@ def iso(timestamp: float | None) -> str | None:
 
 def account_sid() -> str:
     """The caller's account, which owns every resource it can reach (verify/accounts.py)."""
-    return g.account_sid
+    return request.account_sid
 
 
 def resource_url(path: str, root: str = "v2") -> str:

@@ -1,7 +1,7 @@
 """/v2/SafeList/Numbers: Verify's SafeList, the caller's account's (verify/safe_list.py)."""
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import jsonify, request
 
 from .. import phone
 from ..core import core
@@ -47,15 +47,15 @@ def entry_json(entry: SafeListEntry) -> dict:
 def add_to_safe_list():
     values = forms.form({"PhoneNumber"})
     e164 = _number_to_add(forms.text(values, "PhoneNumber", 64, required=True))
-    return jsonify(entry_json(core().safe_list.add(g.account_sid, e164))), 201
+    return jsonify(entry_json(core().safe_list.add(request.account_sid, e164))), 201
 
 
 @bp.get("/SafeList/Numbers/<number>")
 def fetch_safe_listed(number):
-    return jsonify(entry_json(core().safe_list.get(g.account_sid, _number_in_path(number))))
+    return jsonify(entry_json(core().safe_list.get(request.account_sid, _number_in_path(number))))
 
 
 @bp.delete("/SafeList/Numbers/<number>")
 def remove_from_safe_list(number):
-    core().safe_list.remove(g.account_sid, _number_in_path(number))
+    core().safe_list.remove(request.account_sid, _number_in_path(number))
     return "", 204

@@ -1,7 +1,7 @@
 """/v2/Services: create, fetch, list (Twilio-style pages), update, delete."""
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import jsonify, request
 
 from ..core import core
 from ..errors import invalid
@@ -62,7 +62,7 @@ def _settings_from(values: dict, creating: bool) -> dict:
 @bp.post("/Services")
 def create_service():
     settings = {**SERVICE_DEFAULTS, **_settings_from(forms.form(SETTINGS, UNSUPPORTED), creating=True)}
-    return jsonify(render.service(core().services.create(g.account_sid, settings))), 201
+    return jsonify(render.service(core().services.create(request.account_sid, settings))), 201
 
 
 @bp.get("/Services/<service_sid>")
@@ -85,5 +85,5 @@ def delete_service(service_sid):
 @bp.get("/Services")
 def list_services():
     wanted = paging.requested()
-    rows = core().services.list(g.account_sid, wanted.offset, wanted.size + 1)
+    rows = core().services.list(request.account_sid, wanted.offset, wanted.size + 1)
     return jsonify(paging.answer("services", "Services", rows, render.service, wanted))
