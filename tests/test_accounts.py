@@ -4,15 +4,19 @@ for a sid that does not exist, and changes nothing."""
 from __future__ import annotations
 
 import json
+import logging
 import re
+import signal
 
 import pytest
 import redis
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from app import create_app
 from tests.support import (
     API_KEY,
+    API_SECRET,
     APP_ACCOUNT_SID,
     KEY_SECRET,
     KEY_SID,
@@ -22,6 +26,7 @@ from tests.support import (
     LiveServer,
     code_in,
     make_env,
+    start_redis,
     verify_client,
 )
 from verify.accounts import account_sid_of
@@ -228,3 +233,28 @@ def test_an_upgrade_gives_what_was_stored_before_accounts_to_the_first_account(r
     assert client.hget(keys.service(kept.sid), "account_sid") == account_sid_of(SECOND_KEY)
     assert not client.exists(keys.service("VA" + "f" * 32))  # a stray entry is dropped, not made a service
     assert adopt_unowned(client, APP_ACCOUNT_SID) == (0, 0)  # once adopted, nothing is left to adopt
+
+
+def test_adoption_waits_for_a_redis_unreachable_at_start(tmp_path, standin, caplog):
+    """Redis silent while telverify starts: it starts, and the first API request adopts."""
+    process, url = start_redis(str(tmp_path))
+    try:
+        client = redis.Redis.from_url(url, decode_responses=True)
+        sid = "VA" + "e" * 32
+        client.hset(keys.service(sid), mapping={"sid": sid, "friendly_name": "Before", "date_created": "1",
+                                                "date_updated": "1"})
+        client.zadd(keys.UNOWNED_SERVICES, {sid: 1})
+        process.send_signal(signal.SIGSTOP)
+        try:
+            with caplog.at_level(logging.WARNING, "telverify"):
+                app = create_app(make_env(url, standin.base_url, "http://localhost"))
+        finally:
+            process.send_signal(signal.SIGCONT)
+        assert "adopted on the first API request" in caplog.text
+        assert client.zcard(keys.UNOWNED_SERVICES) == 1
+        listed = app.test_client().get("/v2/Services", auth=(API_KEY, API_SECRET)).get_json()["services"]
+        assert [(s["sid"], s["account_sid"]) for s in listed] == [(sid, APP_ACCOUNT_SID)]
+        assert not client.exists(keys.UNOWNED_SERVICES)
+    finally:
+        process.terminate()
+        process.wait(10)
