@@ -10,6 +10,8 @@ import pytest
 from config import ConfigError, Settings, load_settings
 from tests.support import (
     ACCOUNT_SID,
+    ADMIN_KEY,
+    ADMIN_SECRET,
     API_KEY,
     API_SECRET,
     AUTH_TOKEN,
@@ -55,7 +57,8 @@ def test_complete_environment_loads():
     accounts = {c.account_sid for c in settings.api_credentials.values()}
     assert len(accounts) == 2 and all(re.fullmatch(r"AC[0-9a-f]{32}", sid) for sid in accounts)
     assert settings.first_account_sid == settings.api_credentials[API_KEY].account_sid
-    assert settings.admin_credentials == {}
+    assert settings.admin_credentials == {ADMIN_KEY: ADMIN_SECRET}
+    assert load_settings(valid_env(ADMIN_CREDENTIALS=None)).admin_credentials == {}  # no admin API by default
     assert settings.audit_retention_days == 400
     assert settings.secret_key == SECRET_KEY
     assert settings.log_level == "DEBUG"
