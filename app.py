@@ -13,11 +13,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import sms
 import voice
 from config import ConfigError, Settings, load_settings
-from verify import api, errors
+from verify import admin, api, errors
+from verify.audit import AuditLog
 from verify.codes import CodeBook
 from verify.core import Core, core
 from verify.errors import VerifyError
 from verify.form_request import MAX_BODY, FormRequest
+from verify.lockouts import Lockouts
 from verify.protection.admission import Admission, lockout_arguments
 from verify.protection.auth_failures import AuthGuard
 from verify.protection.windows import Limiter
@@ -26,7 +28,9 @@ from verify.safe_list import SafeList
 from verify.services import Services
 from verify.sids import NumberTags
 from verify.store.admin import AdminStore
+from verify.store.audit import AuditStore
 from verify.store.connection import connect
+from verify.store.lockouts import LockoutStore
 from verify.store.services import ServiceStore
 from verify.store.upgrade import Adoption
 from verify.store.verifications import Store
@@ -68,6 +72,7 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
                                 x_proto=settings.trusted_proxies)
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(voice.bp)
     _register_health(app)
@@ -93,7 +98,9 @@ def _build_core(settings: Settings) -> Core:
     return Core(settings=settings, redis=redis_client, services=services, verifications=verifications,
                 rate_limits=RateLimits(admin_store, services), safe_list=SafeList(admin_store), limiter=limiter,
                 auth_guard=AuthGuard(limiter, settings), channels=channels,
-                adoption=Adoption(redis_client, settings.first_account_sid))
+                adoption=Adoption(redis_client, settings.first_account_sid),
+                lockouts=Lockouts(LockoutStore(redis_client, tags), services),
+                audit=AuditLog(AuditStore(redis_client), tags, settings.audit_retention_days))
 
 
 def _register_health(app: Flask) -> None:

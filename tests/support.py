@@ -35,6 +35,8 @@ SECOND_KEY, SECOND_SECRET = "second-app", "second-app-secret-0123"  # an account
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 FROM_NUMBER = "+15017122661"
 API_KEY, API_SECRET = "relying-app", "relying-app-secret-0123456789"
+SECOND_KEY, SECOND_SECRET = "second-app", "second-app-secret-0123"  # the second account's only credential
+ADMIN_KEY, ADMIN_SECRET = "helpdesk", "helpdesk-secret-0123456789"  # /admin
 SECRET_KEY = "test-secret-key-0123456789abcdef-0123456789"
 MOBILE = "+447400123456"  # a UK mobile number (valid for phonenumbers; the stand-in never rings it)
 LANDLINE = "+442079460000"
@@ -88,6 +90,7 @@ def make_env(redis_url: str, standin_url: str, public_base_url: str, **overrides
         "PUBLIC_BASE_URL": public_base_url,
         "API_CREDENTIALS": f"{APP_ACCOUNT_SID}/{API_KEY}:{API_SECRET},{APP_ACCOUNT_SID}/{KEY_SID}:{KEY_SECRET},"
                            f"{SECOND_KEY}:{SECOND_SECRET}",
+        "ADMIN_CREDENTIALS": f"{ADMIN_KEY}:{ADMIN_SECRET}",
         "SECRET_KEY": SECRET_KEY,
         "LOG_LEVEL": "INFO",
     }
@@ -174,6 +177,12 @@ def verify_client(base_url: str, key: str = API_KEY, secret: str = API_SECRET) -
     """The `twilio` SDK, as a relying application uses it, sent to telverify instead of Twilio."""
     return Client(username=key, password=secret, account_sid=APP_ACCOUNT_SID,
                   http_client=RedirectingHttpClient(base_url, timeout=10))
+
+
+def run_call(standin, to: str) -> dict:
+    """The stand-in's next call to `to`, once it has ended."""
+    call = standin.wait_for_call(to, timeout=10)
+    return standin.wait_for_call_end(call["sid"], timeout=30)
 
 
 def code_in(message: dict) -> str:

@@ -19,6 +19,8 @@ from redis.exceptions import ResponseError
 from tests.api_asserts import list_refused, refused
 from tests.cluster import MASTERS, LocalCluster
 from tests.support import (
+    ADMIN_KEY,
+    ADMIN_SECRET,
     API_KEY,
     API_SECRET,
     APP_ACCOUNT_SID,
@@ -28,6 +30,7 @@ from tests.support import (
     LiveServer,
     code_in,
     make_env,
+    run_call,
 )
 from verify.sids import NumberTags
 from verify.store import keys
@@ -36,6 +39,7 @@ from verify.store.connection import connect
 TAGS = NumberTags(SECRET_KEY)  # the numbers' tags as the app under test makes them
 
 AUTH = (API_KEY, API_SECRET)
+ADMIN = (ADMIN_KEY, ADMIN_SECRET)
 CANDIDATES = [f"+4474001{index:05d}" for index in range(300)]  # UK mobiles, one prefix (+44740)
 NIGERIA = "+2348021234567"  # outside the default geo permissions
 
@@ -220,10 +224,6 @@ def test_delivery_reports_and_sends_twilio_refused(sdk, service, standin, cluste
 
 # -- calls ----------------------------------------------------------------------------------------
 
-def run_call(standin, to: str) -> dict:
-    return standin.wait_for_call_end(standin.wait_for_call(to, timeout=10)["sid"], timeout=30)
-
-
 def test_a_code_call_and_an_approve_call(live, sdk, service, standin):
     """call_event.lua on every webhook of both calls; decide_by_call.lua when # approves."""
     standin.set_callee(LANDLINE, answer="human", keys=[])
@@ -346,6 +346,32 @@ def test_the_safe_list_lets_a_number_through_the_geo_permissions(sdk, service, s
     assert sdk.verify.v2.safelist(NIGERIA).delete() is True
     refused(sdk.verify.v2.safelist(NIGERIA).fetch, 404, 20404)
     refused(lambda: verifications(sdk, service).create(to=NIGERIA, channel="sms"), 403, 60605)
+
+
+# -- the admin API -------------------------------------------------------------------------------
+
+def test_a_lockout_cleared_and_the_audit_log_in_one_slot(live, sdk, service, standin, cluster):
+    """The lockout is read and cleared in the number's slot; each admin request's entry goes to the
+    audit log and its indexes in one script, which Redis runs only while they share one slot."""
+    number = spread(cluster, service.sid)[2]
+    for count in (1, 2):
+        verifications(sdk, service).create(to=number, channel="sms")
+        code = code_in(standin.wait_for_message(number, count=count))
+        for _ in range(5):
+            checks(sdk, service).create(to=number, code=wrong(code))
+    refused(lambda: verifications(sdk, service).create(to=number, channel="sms"), 429, 60202)
+    lockout = f"{live.url}/admin/Services/{service.sid}/Lockouts/%2B{number[1:]}"
+    assert requests.get(lockout, auth=ADMIN, timeout=15).json()["locked_until"] is not None
+    assert requests.delete(lockout, auth=ADMIN, timeout=15).status_code == 204
+    assert requests.get(lockout, auth=ADMIN, timeout=15).json()["locked_until"] is None
+    assert verifications(sdk, service).create(to=number, channel="sms").status == "pending"
+
+    logged = requests.get(f"{live.url}/admin/AuditLog", params={"PhoneNumber": number}, auth=ADMIN, timeout=15)
+    assert [entry["action"] for entry in logged.json()["entries"]] == ["lockout.fetch", "lockout.clear",
+                                                                       "lockout.fetch"]
+    audit_keys = [key for node in cluster.keys(keys.AUDIT_LOG + "*") for key in node]
+    assert len(audit_keys) == 4  # the log, and the account's, the service's and the number's indexes
+    assert len({connect(cluster.url).keyslot(key) for key in audit_keys}) == 1
 
 
 # -- the hot path when the cluster misbehaves -----------------------------------------------------

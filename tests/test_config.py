@@ -10,6 +10,8 @@ import pytest
 from config import ConfigError, Settings, load_settings
 from tests.support import (
     ACCOUNT_SID,
+    ADMIN_KEY,
+    ADMIN_SECRET,
     API_KEY,
     API_SECRET,
     APP_ACCOUNT_SID,
@@ -59,7 +61,8 @@ def test_complete_environment_loads():
     owners = {key: c.account_sid for key, c in settings.api_credentials.items()}
     assert owners[API_KEY] == owners[KEY_SID] == APP_ACCOUNT_SID == settings.first_account_sid
     assert re.fullmatch(r"AC[0-9a-f]{32}", owners[SECOND_KEY]) and owners[SECOND_KEY] != APP_ACCOUNT_SID
-    assert settings.admin_credentials == {}
+    assert settings.admin_credentials == {ADMIN_KEY: ADMIN_SECRET}
+    assert load_settings(valid_env(ADMIN_CREDENTIALS=None)).admin_credentials == {}  # no admin API by default
     assert settings.audit_retention_days == 400
     assert settings.secret_key == SECRET_KEY
     assert settings.log_level == "DEBUG"

@@ -9,7 +9,7 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from tests.support import API_KEY, API_SECRET, LANDLINE, MOBILE
+from tests.support import API_KEY, API_SECRET, LANDLINE, MOBILE, run_call
 from voice.speech import spoken_digits
 
 DESK_PHONE = "+1 212 555 0123 x123"
@@ -33,11 +33,6 @@ def poll(live, verification) -> dict:
     answer = requests.get(url, auth=(API_KEY, API_SECRET), timeout=5)
     assert answer.status_code == 200
     return answer.json()
-
-
-def run_call(standin, to: str) -> dict:
-    call = standin.wait_for_call(to, timeout=10)
-    return standin.wait_for_call_end(call["sid"], timeout=30)
 
 
 def test_pressing_pound_approves(live, sdk, service, standin):

@@ -12,6 +12,8 @@ import redis
 from flask import Flask, current_app
 from redis.cluster import RedisCluster
 
+from .audit import AuditLog
+from .lockouts import Lockouts
 from .protection.auth_failures import AuthGuard
 from .protection.windows import Limiter
 from .rate_limits import RateLimits
@@ -39,6 +41,8 @@ class Core:
     auth_guard: AuthGuard
     channels: dict[str, Channel]
     adoption: Adoption  # what was stored before accounts (verify/store/upgrade.py)
+    lockouts: Lockouts  # a number's lockout, as the help desk reads and clears it
+    audit: AuditLog  # what admins did through /admin
 
     def check_store(self) -> None:
         """Raise the store's error unless Redis answers (readiness)."""

@@ -14,6 +14,7 @@ ATTEMPT = "VL"
 RATE_LIMIT = "RK"
 BUCKET = "BL"
 SAFE_LIST = "GN"
+AUDIT_ENTRY = "AE"  # an admin action in the audit log (Twilio's prefix for a Monitor Event)
 
 # A number's tag: a short keyed digest of it, which leads the hex part of each verification sid
 # for that number and names the Redis slot of its keys (store/keys.py), so the sid alone locates

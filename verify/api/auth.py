@@ -64,6 +64,8 @@ def require_admin_credentials():
     app_core = core()
     g.admin_id = _authenticated(app_core, request._get_current_object(), app_core.settings.admin_credentials,
                                 "ADMIN_CREDENTIALS")
+    if not app_core.adoption.done:
+        _adopt_unowned(app_core)
 
 
 def _adopt_unowned(app_core) -> None:

@@ -33,11 +33,13 @@ def requested() -> PageRequest:
     return PageRequest(page, size, offset, bool(token))
 
 
-def answer(key: str, path: str, rows: list, render_row: Callable, wanted: PageRequest, root: str = "v2") -> dict:
+def answer(key: str, path: str, rows: list, render_row: Callable, wanted: PageRequest, root: str = "v2",
+           filters: dict[str, str] | None = None) -> dict:
     """The list body for `path` (under /v2, or `root`): `rows` are up to wanted.size + 1 rows
-    read from wanted.offset; the one beyond the page only tells that there is a next page."""
+    read from wanted.offset; the one beyond the page only tells that there is a next page. The
+    `filters` the list was read with (query parameters) are repeated in each page's URL."""
     def page_url(number: int, start: int | None = None) -> str:
-        query = {"PageSize": wanted.size, "Page": number}
+        query = {**(filters or {}), "PageSize": wanted.size, "Page": number}
         if start is not None:
             query["PageToken"] = f"PT{start}"
         return render.resource_url(f"{path}?{urlencode(query)}", root)

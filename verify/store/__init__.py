@@ -1,8 +1,10 @@
 """Redis: the connection, the key schema, the Lua scripts, and the stores that use them.
 
-`verifications.py` keeps services and verifications, `admin.py` what an account configures
-beside them (rate limits, the SafeList). Every check-and-change is one Lua script (`lua/`,
-each headed by its KEYS and ARGV) or one transaction; `keys.py` names every key.
+`verifications.py` keeps verifications, `services.py` services and their block lists,
+`admin.py` what an account configures beside them (rate limits, the SafeList), `lockouts.py`
+a number's lockout as the help desk sees it, `audit.py` the audit log of admin requests.
+Every check-and-change is one Lua script (`lua/`, each headed by its KEYS and ARGV) or one
+transaction; `keys.py` names every key.
 
 REDIS_URL may name a Redis Cluster (`connection.py`). A script touches one slot: its KEYS and
 keys it builds with their hash tag. Each script starts with a `#!lua` line, which makes Redis 7

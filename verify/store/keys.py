@@ -5,8 +5,9 @@ short keyed digest of the number (sids.NumberTags). The same `h` leads the hex p
 verification sid, so a request that names only the sid finds the slot without a lookup, and
 every Lua script touches one slot: the schema runs unchanged on Redis Cluster. A service's own data (its rate limits,
 its block list's index) shares the service's tag, `{VA...}`. A service's hash, an account's
-services index and SafeList, and the audit log have no tag: on a cluster each is one key, held
-by one node.
+services index and SafeList have no tag: on a cluster each is one key, held by one node. The
+audit log and its indexes share the `{audit}` tag, so one script writes an entry to all of them
+and trims them.
 
 A verification is a hash (`verification()`) with short field names, since each is stored once
 per verification:
@@ -58,7 +59,17 @@ def safe_list(account_sid: str) -> str:
 UNOWNED_SERVICES = f"{PREFIX}:services"
 UNOWNED_SAFE_LIST = f"{PREFIX}:safelist"
 
-AUDIT_LOG = f"{PREFIX}:audit"  # sorted set of admin actions (JSON), scored by time
+# Sorted set of the admin actions (verify/audit.py), scored by time; each member is an entry as
+# compact JSON: {sid, time, admin, action, status (HTTP), account, service, number (masked), tag
+# (the number's, sids.NumberTags)}, without the fields an action has no value for.
+AUDIT_LOG = f"{PREFIX}:{{audit}}"
+AUDIT_INDEX_PREFIX = f"{AUDIT_LOG}:"  # audit_write.lua builds the indexes' keys from it
+
+
+def audit_index(kind: str, value: str) -> str:
+    """The entries of one account, service or number (`kind`: account, service or tag), stored
+    as in AUDIT_LOG: a filtered read pages through it instead of the whole log."""
+    return f"{AUDIT_INDEX_PREFIX}{kind}:{value}"
 
 
 def slot_prefix(service_sid: str, tag: str) -> str:
