@@ -120,7 +120,7 @@ def test_dev_run_brings_up_a_working_service(tmp_path):
     # Generated secrets (secrets.token_urlsafe) start with "-" one time in 64: ./dev run must
     # take them as they come, and a value that looks like an option is the one that breaks a
     # command line.
-    for name in ("standin-auth-token", "dev-api-secret", "secret-key"):
+    for name in ("standin-auth-token", "dev-api-secret", "dev-admin-secret", "secret-key"):
         (tmp_path / name).write_text("-" + "x1Y_" * 10 + "\n")
     process, output, port, standin_port = dev_run(tmp_path)
     try:
@@ -130,6 +130,9 @@ def test_dev_run_brings_up_a_working_service(tmp_path):
         sdk = verify_client(f"http://127.0.0.1:{port}", key, secret)
         service = sdk.verify.v2.services.create(friendly_name="Acme")
         assert service.account_sid == account
+        admin_id, admin_secret = re.search(r"Admin credentials:\s+(\S+) : (\S+)", output).groups()
+        accounts = requests.get(f"http://127.0.0.1:{port}/admin/Accounts", auth=(admin_id, admin_secret), timeout=10)
+        assert [a["sid"] for a in accounts.json()["accounts"]] == [account]
         sdk.verify.v2.services(service.sid).verifications.create(to=MOBILE, channel="sms")
         # The text, read as the printed example says.
         texts_url = re.search(r"^  curl -s '(\S+/_standin/messages\?to=%2B447400123456)'$", output, re.M).group(1)
