@@ -62,7 +62,7 @@ class RoundTrip:
             connection.connect()  # the handshake (AUTH, SELECT...) under the client's own timeouts
         if connection._sock is not getattr(local, "tuned", None):
             # A socket of its own (or one redis-py opened when its health check reconnected).
-            _timeouts_in_kernel(connection._sock, self._timeout)
+            timeouts_in_kernel(connection._sock, self._timeout)
             local.tuned = connection._sock
         return connection
 
@@ -107,7 +107,7 @@ class ClusterRoundTrip:
         return replies
 
 
-def _timeouts_in_kernel(sock: socket.socket, timeout: float | None) -> None:
+def timeouts_in_kernel(sock: socket.socket, timeout: float | None) -> None:
     """Make `sock` blocking with the same timeout, kept by the kernel. A timed-out call then
     fails with EAGAIN (BlockingIOError), which redis-py reports as a ConnectionError. TLS
     sockets keep Python's timeout: their reads are not a single recv."""
