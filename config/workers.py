@@ -92,6 +92,7 @@ LINGER_SECONDS = 2.0  # a closing connection drains what the client still sends,
 LINGER_BYTES = 64 * 1024  # ...and this much at most
 RECV_BYTES = 64 * 1024
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+WHOLE, WAIT, CLOSED = "whole", "wait", "closed"  # how receiving a request stands
 
 
 def _refusal(status_line: bytes, message: str, status: int) -> bytes:
@@ -180,27 +181,40 @@ class BalancedThreadWorker(ThreadWorker):
 
     def _receive(self, conn: Connection, received: bytes) -> None:
         reading = Reading(conn, received, time.monotonic() + REQUEST_SECONDS)
-        if self._whole(reading):
-            self._hand_over(reading)
-            return
-        conn.sock.setblocking(False)
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, reading))
-        self.readings[reading] = None
+        if conn.sock.getblocking():
+            conn.sock.setblocking(False)
+        # A kept-alive connection comes here once its next request is readable: most often
+        # whole at once, handed over without waiting on the poller.
+        progress = self._progress(reading)
+        if progress is WAIT:
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, reading))
+            self.readings[reading] = None
+        else:
+            self._done_reading(reading, progress)
 
     def _on_readable(self, reading: Reading, _sock) -> None:
-        try:
-            data = reading.conn.sock.recv(RECV_BYTES)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if data:
+        progress = self._progress(reading)
+        if progress is not WAIT:
+            self.poller.unregister(reading.conn.sock)
+            del self.readings[reading]
+            self._done_reading(reading, progress)
+
+    def _progress(self, reading: Reading):
+        """Receive what has arrived: WHOLE, WAIT for more, or CLOSED by the client."""
+        while not self._whole(reading):
+            try:
+                data = reading.conn.sock.recv(RECV_BYTES)
+            except BlockingIOError:
+                return WAIT
+            except OSError:
+                data = b""
+            if not data:
+                return CLOSED
             reading.buffer += data
-            if not self._whole(reading):
-                return
-        self.poller.unregister(reading.conn.sock)
-        del self.readings[reading]
-        if data:
+        return WHOLE
+
+    def _done_reading(self, reading: Reading, progress) -> None:
+        if progress is WHOLE:
             self._hand_over(reading)
         else:  # closed by the client before its request was whole
             self.nr_conns -= 1
