@@ -35,6 +35,7 @@ from verify.store.services import ServiceStore
 from verify.store.upgrade import Adoption
 from verify.store.verifications import Store
 from verify.twilio.client import make_twilio_client
+from verify.twilio.slots import CarrierSlots
 from verify.verifications import Verifications
 
 log = logging.getLogger("telverify")
@@ -83,7 +84,9 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
 def _build_core(settings: Settings) -> Core:
     redis_client = connect(settings.redis_url)
     limiter = Limiter(settings.redis_url)  # every rate-limit window (verify/protection/windows.py)
-    twilio_client = make_twilio_client(settings)
+    # The process's threads that may wait on Twilio at once: every request to Twilio holds one.
+    carrier = CarrierSlots(settings.twilio_threads_per_worker, settings.twilio_timeout_seconds)
+    twilio_client = make_twilio_client(settings, carrier)
     channels = {"sms": sms.SmsChannel(twilio_client, settings)}
     if settings.twilio_from_number:
         channels["call"] = voice.CallChannel(twilio_client, settings)
@@ -94,7 +97,7 @@ def _build_core(settings: Settings) -> Core:
     store, admin_store = Store(redis_client, tags), AdminStore(redis_client)
     services = Services(ServiceStore(redis_client, tags), admin_store, settings.first_account_sid)
     verifications = Verifications(store, services, CodeBook(settings.secret_key), channels,
-                                  Admission(limiter, admin_store, settings), lockout_arguments(settings))
+                                  Admission(limiter, admin_store, settings), lockout_arguments(settings), carrier)
     return Core(settings=settings, redis=redis_client, services=services, verifications=verifications,
                 rate_limits=RateLimits(admin_store, services), safe_list=SafeList(admin_store), limiter=limiter,
                 auth_guard=AuthGuard(limiter, settings), channels=channels,

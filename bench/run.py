@@ -373,7 +373,9 @@ def report(rows: list, memory: dict, stack: Stack, duration: int, rounds: int, w
                             f"it)", None, f"{r['rps']:.0f}/s of the client's ceiling, {conns}/{TWILIO_DELAY} s = "
                             f"{ceiling:.0f}/s"))
             continue
-        targets.append((f"create >= 150/s at {conns} connections", r["rps"] >= 150, f"{r['rps']:.0f}/s"))
+        # A create beyond a process's TWILIO_THREADS_PER_WORKER answers 503 at once: only 2xx answers are creates.
+        created = r["rps"] * (r["requests"] - r["non_2xx"]) / max(r["requests"], 1)
+        targets.append((f"create >= 150/s at {conns} connections", created >= 150, f"{created:.0f}/s created"))
     targets.append(("Redis < 1 KB per pending verification", memory["per_verification"] < 1024,
                     f"{memory['per_verification']:.0f} B"))
     for name, met, figure in targets:

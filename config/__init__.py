@@ -20,6 +20,7 @@ from verify.protection.rules import AllowedCountries
 from verify.store import connection
 
 DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
+DEFAULT_GUNICORN_THREADS = "32"  # config/gunicorn.conf.py's threads per worker process
 SECRET_NAMES = ("TWILIO_AUTH_TOKEN", "API_CREDENTIALS", "ADMIN_CREDENTIALS", "SECRET_KEY")
 
 
@@ -36,6 +37,7 @@ class Settings:
     twilio_messaging_service_sid: str | None
     twilio_api_base_url: str
     twilio_timeout_seconds: float
+    twilio_threads_per_worker: int  # a worker process's threads that may wait on Twilio at once
     public_base_url: str
     api_credentials: dict[str, Credential]  # key id -> the application credential and its account
     admin_credentials: dict[str, str]  # admin id -> secret: the help desk's and operator's /admin API
@@ -158,6 +160,23 @@ def _whole_number(env, name: str, default: int, low: int, high: int, problems: l
     return default
 
 
+def _twilio_threads_per_worker(env, problems: list[str]) -> int:
+    """How many of a worker process's threads may wait on Twilio at once (verify/twilio/slots.py):
+    half of GUNICORN_THREADS by default, read as config/gunicorn.conf.py reads it, and never all
+    of them, so that checks and webhooks always have a thread."""
+    try:
+        threads = int(env.get("GUNICORN_THREADS", DEFAULT_GUNICORN_THREADS))
+    except ValueError:
+        problems.append("GUNICORN_THREADS must be a whole number: the threads of each gunicorn worker process")
+        return 1
+    if threads < 2:
+        problems.append("GUNICORN_THREADS must be at least 2: a thread waiting on Twilio must leave another for "
+                        "checks and webhooks")
+        return 1
+    return _whole_number(env, "TWILIO_THREADS_PER_WORKER", threads // 2, 1, threads - 1, problems,
+                         f" (fewer than GUNICORN_THREADS, {threads}: checks and webhooks keep the others)")
+
+
 def load_settings(env=None) -> Settings:
     """Read and validate the environment; raise ConfigError naming every problem."""
     env = os.environ if env is None else env
@@ -206,6 +225,7 @@ def load_settings(env=None) -> Settings:
         # Twilio gives up on a webhook after 15 s, so a slower carrier call is never useful.
         problems.append("TWILIO_TIMEOUT_SECONDS must be a number of seconds between 0.1 and 14")
         timeout = 10.0
+    threads_per_worker = _twilio_threads_per_worker(env, problems)
 
     public_base_url = required("PUBLIC_BASE_URL")
     if public_base_url:
@@ -249,6 +269,7 @@ def load_settings(env=None) -> Settings:
         twilio_messaging_service_sid=messaging_sid,
         twilio_api_base_url=api_base.rstrip("/"),
         twilio_timeout_seconds=timeout,
+        twilio_threads_per_worker=threads_per_worker,
         public_base_url=public_base_url,
         api_credentials=credentials,
         admin_credentials=admin,

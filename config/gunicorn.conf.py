@@ -20,6 +20,8 @@ worker_class = "config.workers.BalancedThreadWorker"
 # Twilio holds a thread, and the process's other threads run meanwhile. No two processes trade
 # one core under load, which keeps the tail latency low (docs/performance.md).
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+# config/__init__.py reads it the same way: at most TWILIO_THREADS_PER_WORKER of them (half by
+# default) wait on Twilio at once, so that checks and webhooks always find a thread.
 threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 # All workers accept from one socket, each only while it holds no more connections than the
 # others (config/workers.py): a socket per worker (SO_REUSEPORT) leaves the split of kept-alive

@@ -133,6 +133,12 @@ def test_every_problem_is_reported_at_once():
     ({"TWILIO_TIMEOUT_SECONDS": "15"}, "TWILIO_TIMEOUT_SECONDS"),
     ({"TWILIO_TIMEOUT_SECONDS": "ten"}, "TWILIO_TIMEOUT_SECONDS"),
     ({"LOG_LEVEL": "VERBOSE"}, "LOG_LEVEL"),
+    ({"TWILIO_THREADS_PER_WORKER": "0"}, "TWILIO_THREADS_PER_WORKER"),
+    ({"TWILIO_THREADS_PER_WORKER": "32"}, "TWILIO_THREADS_PER_WORKER"),  # every thread of GUNICORN_THREADS' 32
+    ({"TWILIO_THREADS_PER_WORKER": "8", "GUNICORN_THREADS": "8"}, "TWILIO_THREADS_PER_WORKER"),
+    ({"TWILIO_THREADS_PER_WORKER": "half"}, "TWILIO_THREADS_PER_WORKER"),
+    ({"GUNICORN_THREADS": "1"}, "GUNICORN_THREADS"),
+    ({"GUNICORN_THREADS": "many"}, "GUNICORN_THREADS"),
     ({"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
     ({"REDIS_URL": "redis+cluster://10.0.0.5"}, "REDIS_URL"),  # no port
     ({"REDIS_URL": "redis+cluster://10.0.0.5:7000/1"}, "REDIS_URL"),  # a cluster has database 0 only
@@ -191,6 +197,16 @@ def test_a_redis_cluster_is_named_by_one_node():
     assert connection.cluster_node("redis://10.0.0.5:7000/0") is None
     message = problems_of(valid_env(REDIS_URL="redis+cluster://10.0.0.5:7000/1"))
     assert "REDIS_URL" in message and "database 0" in message
+
+
+def test_twilio_threads_per_worker_are_half_of_gunicorns_threads_by_default_and_never_all():
+    assert load_settings(valid_env()).twilio_threads_per_worker == 16  # GUNICORN_THREADS' 32
+    assert load_settings(valid_env(GUNICORN_THREADS="8")).twilio_threads_per_worker == 4
+    assert load_settings(valid_env(GUNICORN_THREADS="3")).twilio_threads_per_worker == 1
+    assert load_settings(valid_env(TWILIO_THREADS_PER_WORKER="31")).twilio_threads_per_worker == 31
+    assert load_settings(valid_env(TWILIO_THREADS_PER_WORKER="1", GUNICORN_THREADS="2")).twilio_threads_per_worker == 1
+    message = problems_of(valid_env(TWILIO_THREADS_PER_WORKER="8", GUNICORN_THREADS="8"))
+    assert "TWILIO_THREADS_PER_WORKER must be a whole number from 1 to 7 (fewer than GUNICORN_THREADS, 8" in message
 
 
 def test_boundaries_that_are_accepted():

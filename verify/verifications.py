@@ -21,6 +21,7 @@ from .protection.admission import Admission
 from .services import Services, service_not_found
 from .store.verifications import Send, Store
 from .twilio.client import CarrierUnavailable, translate
+from .twilio.slots import CarrierSlots
 
 log = logging.getLogger("telverify.verify")
 
@@ -80,13 +81,14 @@ def _verification_not_found(service_sid: str, sid: str) -> VerifyError:
 
 class Verifications:
     def __init__(self, store: Store, services: Services, codes: CodeBook, channels: dict[str, Channel],
-                 admission: Admission, lockout: tuple[int, int, int, int]):
+                 admission: Admission, lockout: tuple[int, int, int, int], carrier: CarrierSlots):
         self.store = store
         self.services = services
         self.codes = codes
         self.channels = channels
         self.admission = admission
         self.lockout = lockout  # the check script's lockout arguments (admission.lockout_arguments)
+        self.carrier = carrier  # the process's threads that may wait on Twilio (twilio/slots.py)
 
     def start(self, service_sid: str, request: StartRequest) -> tuple[Verification, bool]:
         """Returns the verification and whether it is new (False: the pending one was re-sent)."""
@@ -120,47 +122,50 @@ class Verifications:
                 else self.codes.generate(service["code_length"]))
         locale = locales.resolve(request.locale, destination.region)
         ticket = self.admission.admit(service_sid, state, destination, request.rate_limits, channel.delivers_code)
-        now = time.time()
-        new_sid = self.store.new_verification_sid(destination.e164)
-        salt = secrets.token_hex(8)
-        send = Send(new_sid=new_sid, to=destination.e164, channel=channel.name,
-                    expires_at=now + service["code_expiry_seconds"], sealed_code=self.codes.seal(new_sid, code),
-                    salt=salt, salted_digest=self.codes.salted(salt, self.codes.digest(service_sid, code)),
-                    locale=locale, friendly_name=request.custom_friendly_name, tags=request.tags,
-                    send_digits=send_digits, delivers_code=channel.delivers_code,
-                    number_limits=ticket.number_limits)
-        outcome, sid, attempt, verification = self.store.create_or_resend(service_sid, send, now)
-        masked = phone.mask(destination.e164)
-        if outcome == "blocked":  # reported as fraud since admission looked
-            raise rules.blocked(attempt, destination.e164)
-        if outcome == "limited":
-            raise rules.number_refusal(sid, attempt, destination)
-        if outcome == "max_sends":
-            log.warning("verification %s to %s refused: max send attempts", sid, masked)
-            raise VerifyError(errors.MAX_SENDS, "Max send attempts reached: this verification has been sent "
-                              "5 times. Check the code, cancel the verification, or wait until it expires.", 429)
-        try:
-            self.admission.count(ticket)
-        except VerifyError:  # a shared limit filled since admission looked: nothing is sent
-            self.store.release_send(service_sid, verification, attempt, permanent=True)
-            raise
-        if outcome == "resent":
-            code = self.codes.unseal(sid, verification.sealed_code)
-        try:
-            call_sid = channel.send(verification, code, service, attempt)
-        except Exception as exc:  # what the twilio library raised, translated or re-raised
-            error = translate(exc, masked)
-            permanent = error is not None and not isinstance(error, CarrierUnavailable)
-            self.store.release_send(service_sid, verification, attempt, permanent)
-            if error is None:
+        # A slot for the request to Twilio before anything is stored or counted: with every slot
+        # waiting on a slow Twilio, the start is refused at once (503) and nothing has changed.
+        with self.carrier.slot():
+            now = time.time()
+            new_sid = self.store.new_verification_sid(destination.e164)
+            salt = secrets.token_hex(8)
+            send = Send(new_sid=new_sid, to=destination.e164, channel=channel.name,
+                        expires_at=now + service["code_expiry_seconds"], sealed_code=self.codes.seal(new_sid, code),
+                        salt=salt, salted_digest=self.codes.salted(salt, self.codes.digest(service_sid, code)),
+                        locale=locale, friendly_name=request.custom_friendly_name, tags=request.tags,
+                        send_digits=send_digits, delivers_code=channel.delivers_code,
+                        number_limits=ticket.number_limits)
+            outcome, sid, attempt, verification = self.store.create_or_resend(service_sid, send, now)
+            masked = phone.mask(destination.e164)
+            if outcome == "blocked":  # reported as fraud since admission looked
+                raise rules.blocked(attempt, destination.e164)
+            if outcome == "limited":
+                raise rules.number_refusal(sid, attempt, destination)
+            if outcome == "max_sends":
+                log.warning("verification %s to %s refused: max send attempts", sid, masked)
+                raise VerifyError(errors.MAX_SENDS, "Max send attempts reached: this verification has been sent "
+                                  "5 times. Check the code, cancel the verification, or wait until it expires.", 429)
+            try:
+                self.admission.count(ticket)
+            except VerifyError:  # a shared limit filled since admission looked: nothing is sent
+                self.store.release_send(service_sid, verification, attempt, permanent=True)
                 raise
-            log.warning("verification %s to %s: %s attempt %d not sent (Twilio %s): %s", sid, masked,
-                        channel.name, attempt, getattr(exc, "code", type(exc).__name__), error.message)
-            raise error from exc
-        if call_sid:
-            verification = self.store.record_call(service_sid, sid, attempt, call_sid, now).verification
-        log.info("verification %s to %s: %s attempt %d sent (%s)", sid, masked, channel.name, attempt, outcome)
-        return verification, outcome == "created"
+            if outcome == "resent":
+                code = self.codes.unseal(sid, verification.sealed_code)
+            try:
+                call_sid = channel.send(verification, code, service, attempt)
+            except Exception as exc:  # what the twilio library raised, translated or re-raised
+                error = translate(exc, masked)
+                permanent = error is not None and not isinstance(error, CarrierUnavailable)
+                self.store.release_send(service_sid, verification, attempt, permanent)
+                if error is None:
+                    raise
+                log.warning("verification %s to %s: %s attempt %d not sent (Twilio %s): %s", sid, masked,
+                            channel.name, attempt, getattr(exc, "code", type(exc).__name__), error.message)
+                raise error from exc
+            if call_sid:
+                verification = self.store.record_call(service_sid, sid, attempt, call_sid, now).verification
+            log.info("verification %s to %s: %s attempt %d sent (%s)", sid, masked, channel.name, attempt, outcome)
+            return verification, outcome == "created"
 
     def check(self, service_sid: str, code: str, *, to: str | None = None, sid: str | None = None):
         if not code or len(code) > 10:

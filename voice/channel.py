@@ -6,6 +6,7 @@ import logging
 from verify.errors import VerifyError
 from verify.phone import Destination
 from verify.twilio.callbacks import AttemptRef, callback_url
+from verify.twilio.slots import NoCarrierSlot
 
 log = logging.getLogger("telverify.voice")
 
@@ -52,9 +53,15 @@ class VoiceChannel:
         return call.sid
 
     def hang_up(self, call_sid: str) -> None:
-        """End a call now (a machine answered). A call that has ended already is left as it is."""
+        """End a call now (a machine answered). A call that has ended already is left as it is.
+
+        With every carrier slot waiting on a slow Twilio, the webhook asking for this does not
+        wait for one: the machine verdict is recorded already, so the call's next request for
+        TwiML answers with a hang-up (webhooks._step), and until then it says nothing secret."""
         try:
             self.twilio.calls(call_sid).update(status="completed")
+        except NoCarrierSlot:
+            log.warning("call %s left to hang up at its next webhook: every Twilio slot is busy", call_sid)
         except Exception as exc:  # the call may have ended already; its next webhook hangs up anyway
             log.warning("could not hang up call %s: %s", call_sid, exc)
 

@@ -19,6 +19,7 @@ from twilio.rest import Client
 from .. import errors
 from ..errors import VerifyError
 from ..phone import mask_numbers
+from .slots import CarrierSlots
 
 # The library logs every request at INFO; our own log line per send is enough.
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
@@ -86,19 +87,26 @@ class RedirectingHttpClient(TwilioHttpClient):
 
 
 class TelverifyHttpClient(RedirectingHttpClient):
-    """The HTTP client of telverify's own Twilio client: a 429 raises TwilioBusy. (The tests'
-    `twilio` SDK, playing a relying application, keeps the library's plain exception.)"""
+    """The HTTP client of telverify's own Twilio client: every request holds one of the
+    process's carrier slots (slots.py) or raises NoCarrierSlot at once, and a 429 raises
+    TwilioBusy. (The tests' `twilio` SDK, playing a relying application, keeps the library's
+    plain exception.)"""
+
+    def __init__(self, base_url: str, timeout: float, slots: CarrierSlots):
+        super().__init__(base_url, timeout, pool_size=slots.size)  # never more requests at once than slots
+        self.slots = slots
 
     def request(self, method, url, *args, **kwargs):
-        response = super().request(method, url, *args, **kwargs)
+        with self.slots.slot():
+            response = super().request(method, url, *args, **kwargs)
         if response.status_code == 429:
             # The library's exception would drop the answer's headers, and Retry-After with them.
             raise TwilioBusy.of(method, url, response)
         return response
 
 
-def make_twilio_client(settings) -> Client:
-    http_client = TelverifyHttpClient(settings.twilio_api_base_url, settings.twilio_timeout_seconds)
+def make_twilio_client(settings, slots: CarrierSlots) -> Client:
+    http_client = TelverifyHttpClient(settings.twilio_api_base_url, settings.twilio_timeout_seconds, slots)
     return Client(
         username=settings.twilio_account_sid,
         password=settings.twilio_auth_token,
