@@ -157,10 +157,10 @@ def test_a_machine_verdict_with_no_slot_free_is_hung_up_at_the_calls_next_webhoo
 
 
 def test_under_gunicorn_checks_keep_answering_while_every_slot_waits_on_a_slow_twilio(tmp_path, redis_url, standin):
-    """One worker of 8 threads, so 4 slots. With Twilio answering after 3 s, 12 simultaneous
-    starts: 4 wait and go out, 8 answer 503 at once, and a stream of checks beside them keeps
+    """One worker of 8 threads, so 4 slots. With Twilio answering after 3 s, 80 simultaneous
+    starts: 4 wait and go out, 76 answer 503 at once, and a stream of checks beside them keeps
     answering in well under a second; no worker is killed."""
-    delay, timeout, starts = 3.0, 6, 12
+    delay, timeout, starts = 3.0, 6, 80
     numbers = [f"+4474002{index:05d}" for index in range(starts)]
     with Gunicorn(tmp_path, lambda url: make_env(redis_url, standin.base_url, url, TWILIO_TIMEOUT_SECONDS=str(timeout)),
                   GUNICORN_THREADS="8") as server:
@@ -199,7 +199,7 @@ def test_under_gunicorn_checks_keep_answering_while_every_slot_waits_on_a_slow_t
         stream.join(30)
         log = server.log()
 
-    assert Counter(answer.status_code for answer, _ in created) == Counter({201: 4, 503: 8})
+    assert Counter(answer.status_code for answer, _ in created) == Counter({201: 4, 503: 76})
     for answer, took in created:
         if answer.status_code == 503:
             assert_no_slot(answer, took, timeout)
