@@ -48,7 +48,7 @@ from functools import partial
 from gunicorn import util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from config.framing import Unframed, expects_continue, request_end
+from config.framing import RequestEnd, Unframed, expects_continue
 from verify import errors
 from verify.store.round_trip import timeouts_in_kernel
 
@@ -108,10 +108,12 @@ TIMED_OUT = _refusal(b"HTTP/1.1 408 Request Timeout", "Request Timeout: the requ
 
 class Reading:
     """A request being received: its bytes so far, and when it must be whole."""
-    __slots__ = ("conn", "buffer", "deadline", "continued")
+    __slots__ = ("conn", "buffer", "deadline", "end", "continued")
 
     def __init__(self, conn: Connection, received: bytes, deadline: float):
-        self.conn, self.buffer, self.deadline, self.continued = conn, bytearray(received), deadline, False
+        self.conn, self.buffer, self.deadline = conn, bytearray(received), deadline
+        self.end = RequestEnd()
+        self.continued = False
 
 
 class Connection(TConn):
@@ -225,14 +227,14 @@ class BalancedThreadWorker(ThreadWorker):
         """Whether the request is whole, or as whole as it will be read (then the connection
         closes after its answer)."""
         try:
-            if request_end(reading.buffer) is not None:
+            if reading.end.of(reading.buffer) is not None:
                 return True
         except Unframed:
             reading.conn.close_after = True
             return True
-        if not reading.continued and b"\r\n\r\n" in reading.buffer:
+        if not reading.continued and reading.end.head is not None:
             reading.continued = True  # the head is whole: a client may wait for leave to send the body
-            if expects_continue(reading.buffer):
+            if expects_continue(reading.end.head):
                 _send(reading.conn.sock, CONTINUE)
         return False
 
@@ -273,7 +275,9 @@ class BalancedThreadWorker(ThreadWorker):
             return
         except OSError:
             data = b""
-        drained = self.lingering[conn]
+        drained = self.lingering.get(conn)
+        if drained is None:  # closed already
+            return
         drained[1] += len(data)
         if not data or drained[1] >= LINGER_BYTES:
             self._closed(conn)

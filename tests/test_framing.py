@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config.framing import MAX_HEAD, Unframed, expects_continue, request_end
+from config.framing import MAX_HEAD, RequestEnd, Unframed, expects_continue, request_end
 from verify.form_request import MAX_BODY
 
 names = st.sampled_from([b"Host", b"Accept", b"X-Twilio-Signature", b"User-Agent", b"X-Forwarded-For"])
@@ -74,5 +74,33 @@ def test_framing_gunicorn_refuses_is_served_as_received(request_bytes):
 
 
 def test_expect_continue_is_read_from_the_head():
-    assert expects_continue(b"POST / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n")
-    assert not expects_continue(b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n")
+    assert expects_continue(b"post / http/1.1\r\nexpect: 100-continue\r\ncontent-length: 3")
+    assert not expects_continue(b"post / http/1.1\r\ncontent-length: 3")
+
+
+@given(requests_(), st.binary(max_size=30), st.lists(st.integers(1, 400), max_size=40))
+def test_a_request_received_in_pieces_ends_where_it_ends(request, after, cuts):
+    """Fed as it arrives, however it is cut: None until the request is whole, then its length."""
+    whole, end, received = request + after, RequestEnd(), bytearray()
+    position = 0
+    for size in [*cuts, len(whole)]:
+        received += whole[position:position + size]
+        position += size
+        found = end.of(received)
+        if len(received) < len(request):
+            assert found is None
+        else:
+            assert found == len(request)
+            break
+
+
+def test_a_request_dripped_a_byte_at_a_time_is_looked_at_once_per_byte():
+    """Resuming where it stopped: 64 KB of one-byte chunks, fed a byte at a time, is quick to
+    frame (a rescan per byte would take minutes)."""
+    request = (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1\r\na\r\n" * 20000
+               + b"0\r\n\r\n")
+    end, received = RequestEnd(), bytearray()
+    for index in range(len(request)):
+        received += request[index:index + 1]
+        found = end.of(received)
+    assert found == len(request)
