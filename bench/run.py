@@ -2,7 +2,7 @@
 
 Starts a private redis-server, the local Twilio stand-in (answering each text after 150 ms,
 as Twilio does) and telverify; then measures a trivial endpoint of the same app (the
-baseline), VerificationCheck, Verification create, and Redis memory per pending
+baseline), VerificationCheck, Verification create, and Redis memory per pending and per ended
 verification, and compares them with the targets. It is a measurement, not a test: it
 exits 0 when a target is missed, and non-zero only when the run itself fails.
 
@@ -47,7 +47,9 @@ CALL_BLOCK = "+447404"
 CALLS = 2000            # pending approve calls whose webhooks are replayed in rotation
 CALL_CHUNK = 250
 MAX_CHECKS = 5          # per verification; after that telverify answers 429 (60202)
-MEMORY_SAMPLE = 2000    # pending verifications created to measure Redis memory
+MEMORY_SAMPLE = 2000    # verifications created to measure Redis memory, pending and then ended
+MEMORY_CHUNK = 100      # ended ones are made this many at a time, as working hashes come and go
+CODE_SECONDS, KEPT_SECONDS = 600, 86400 + 60  # the default code lifetime; an ended one is kept a day
 CREATE_HIGH_CONNECTIONS = 64
 AUTH = (API_KEY, API_SECRET)
 
@@ -123,12 +125,11 @@ def settle(stack: Stack, seconds: float = 120) -> None:
 
 
 def measure_memory(stack: Stack) -> dict:
-    """On an emptied Redis: how much more memory MEMORY_SAMPLE pending verifications take."""
+    """On an emptied Redis: how much more memory MEMORY_SAMPLE pending verifications take; then,
+    on an emptied Redis again, as many ended ones (canceled), made MEMORY_CHUNK at a time so that
+    the ended working hashes never pile up (in steady state a day of ended verifications stands
+    beside ten minutes of pending ones)."""
     store = redis.Redis.from_url(stack.redis_url, decode_responses=True)
-    store.flushall()
-    service = create_service(stack)
-    # A few first, so that telverify's connections to Redis are open and counted in `before`.
-    create_pending(stack, service, WARMUP_BLOCK, 64)
 
     def sample() -> tuple[int, int, int]:
         stats = store.memory_stats()
@@ -139,17 +140,59 @@ def measure_memory(stack: Stack) -> dict:
                 tables.get("overhead.hashtable.main", 0) + tables.get("overhead.hashtable.expires", 0),
                 stats["clients.normal"])
 
-    before = sample()
+    def fresh() -> tuple[str, tuple]:
+        store.flushall()
+        service = create_service(stack)
+        # A few first, so that telverify's connections to Redis are open and counted in `before`.
+        create_pending(stack, service, WARMUP_BLOCK, 64)
+        return service, sample()
+
+    def ended(service: str, first: int, count: int) -> None:
+        """Start `count` verifications (numbers first... of MEMORY_BLOCK), take their delivery
+        reports, then cancel them."""
+        url = f"{stack.web_url}/v2/Services/{service}/Verifications"
+
+        def start(index: int) -> str:
+            answer = api().post(url, data={"To": f"{MEMORY_BLOCK}{index:06d}", "Channel": "sms"}, timeout=30)
+            if answer.status_code != 201:
+                raise BenchError(f"setup create failed: {answer.status_code} {answer.text}")
+            return answer.json()["sid"]
+
+        def cancel(sid: str) -> None:
+            answer = api().post(f"{url}/{sid}", data={"Status": "canceled"}, timeout=30)
+            if answer.status_code != 200:
+                raise BenchError(f"canceling {sid} failed: {answer.status_code} {answer.text}")
+        set_twilio_delay(stack, 0)
+        try:
+            with ThreadPoolExecutor(32) as pool:
+                sids = list(pool.map(start, range(first, first + count)))
+                settle(stack)
+                list(pool.map(cancel, sids))
+        finally:
+            set_twilio_delay(stack, TWILIO_DELAY)
+
+    def growth(before: tuple, after: tuple, what: str) -> dict:
+        number_key = next(key for key in store.scan_iter(match="tv:{*:number", count=1000)
+                          if f"\n{MEMORY_BLOCK}" in store.get(key))  # one of the sample's, not the warm-up's
+        working_key = next(store.scan_iter(match="tv:{*:ve:*", count=1000)) if what == "pending" else None
+        return {f"{what}_per_verification": (after[0] - before[0]) / MEMORY_SAMPLE,
+                f"{what}_key_tables": (after[1] - before[1]) / MEMORY_SAMPLE,
+                f"{what}_client_buffers": (after[2] - before[2]) / MEMORY_SAMPLE,
+                f"{what}_keys_each": (store.dbsize() - 2 - 2 * 64) / MEMORY_SAMPLE,
+                f"{what}_number_key": store.memory_usage(number_key, samples=0),
+                f"{what}_working": store.memory_usage(working_key, samples=0) if working_key else 0}
+
+    service, before = fresh()
     create_pending(stack, service, MEMORY_BLOCK, MEMORY_SAMPLE)  # with their delivery reports
-    after = sample()
-    hash_key = next(store.scan_iter(match="tv:{*:ve:*", count=1000))
-    latest_key = next(store.scan_iter(match="tv:{*:latest:*", count=1000))
-    return {"per_verification": (after[0] - before[0]) / MEMORY_SAMPLE,
-            "key_tables": (after[1] - before[1]) / MEMORY_SAMPLE,
-            "client_buffers": (after[2] - before[2]) / MEMORY_SAMPLE,
-            "keys_each": (store.dbsize() - 2 - 2 * 64) / MEMORY_SAMPLE,
-            "hash": store.memory_usage(hash_key, samples=0), "latest": store.memory_usage(latest_key, samples=0),
-            "hash_encoding": store.object("encoding", hash_key), "hash_fields": store.hlen(hash_key)}
+    memory = growth(before, sample(), "pending")
+    service, before = fresh()
+    for first in range(0, MEMORY_SAMPLE, MEMORY_CHUNK):
+        ended(service, first, MEMORY_CHUNK)
+    memory.update(growth(before, sample(), "ended"))
+    # In steady state Redis holds a code lifetime of pending verifications and a day of ended ones.
+    memory["per_create_per_second"] = (CODE_SECONDS * memory["pending_per_verification"]
+                                       + KEPT_SECONDS * memory["ended_per_verification"])
+    return memory
 
 
 def measured(stack: Stack, scenario, sent: int = 0) -> dict:
@@ -348,11 +391,15 @@ def report(rows: list, memory: dict, stack: Stack, duration: int, rounds: int, w
             every = r["cpu"] * (os.cpu_count() or 1) / r["rps"] * 1e6
             print(f"{name:<40}{per.get('gunicorn', 0):>9.0f}{per.get('redis', 0):>7.0f}{per.get('standin', 0):>9.0f}"
                   f"{per.get('wrk', 0):>6.0f}{every:>6.0f}")
-    print(f"\nRedis memory per pending verification: {memory['per_verification']:.0f} B = growth of used_memory "
-          f"over {MEMORY_SAMPLE}, less client buffers ({memory['client_buffers']:+.0f} B each); of which "
-          f"{memory['key_tables']:.0f} B key tables (main + expires).\n{memory['keys_each']:.0f} keys each; "
-          f"MEMORY USAGE: verification hash {memory['hash']} B ({memory['hash_fields']} fields, "
-          f"{memory['hash_encoding']}), latest pointer {memory['latest']} B.\n")
+    for what in ("pending", "ended"):
+        print(f"\nRedis memory per {what} verification: {memory[what + '_per_verification']:.0f} B = growth of "
+              f"used_memory over {MEMORY_SAMPLE}, less client buffers ({memory[what + '_client_buffers']:+.0f} B "
+              f"each); of which {memory[what + '_key_tables']:.0f} B key tables (main + expires); "
+              f"{memory[what + '_keys_each']:.0f} keys each.\nMEMORY USAGE: the number's key "
+              f"{memory[what + '_number_key']} B" + (f", the working hash {memory[what + '_working']} B."
+                                                       if memory[what + "_working"] else "; no working hash."))
+    print(f"Steady state per create per second ({CODE_SECONDS} s codes): {CODE_SECONDS} s x pending + "
+          f"{KEPT_SECONDS} s x ended = {memory['per_create_per_second'] / 1e6:.1f} MB.\n")
 
     check = rows[2][2]
     targets = [("VerificationCheck >= 0.5x baseline throughput (median run)", check["ratio"] >= 0.5,
@@ -376,8 +423,8 @@ def report(rows: list, memory: dict, stack: Stack, duration: int, rounds: int, w
         # A create beyond a process's TWILIO_THREADS_PER_WORKER answers 503 at once: only 2xx answers are creates.
         created = r["rps"] * (r["requests"] - r["non_2xx"]) / max(r["requests"], 1)
         targets.append((f"create >= 150/s at {conns} connections", created >= 150, f"{created:.0f}/s created"))
-    targets.append(("Redis < 1 KB per pending verification", memory["per_verification"] < 1024,
-                    f"{memory['per_verification']:.0f} B"))
+    targets.append(("Redis < 1 KB per pending verification", memory["pending_per_verification"] < 1024,
+                    f"{memory['pending_per_verification']:.0f} B"))
     for name, met, figure in targets:
         print(f"{'----' if met is None else 'PASS' if met else 'MISS'}  {name}: {figure}")
 

@@ -22,6 +22,8 @@ from twilio.rest import Client
 from werkzeug.serving import make_server
 
 from app import create_app
+from verify.model import record_in
+from verify.store import keys
 from verify.twilio.client import RedirectingHttpClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,3 +191,43 @@ def code_in(message: dict) -> str:
     match = re.search(r":\s*(\d{4,10})", message["body"])
     assert match, f"no code in {message['body']!r}"
     return match.group(1)
+
+
+RECORD_FIELDS = ("to", "ch", "st", "ca", "ua", "ex", "lc", "ck", "fr")
+
+
+def _record_fields(record: str) -> dict:
+    fields = record.split("|")
+    newest = fields[0].startswith("*")  # the number's newest verification
+    return {**dict(zip(RECORD_FIELDS, fields)), "to": fields[0].lstrip("*"), "newest": newest,
+            "attempts": [entry.split(",") for entry in fields[9:]]}
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def stored_record(store: redis.Redis, service_sid: str, sid: str) -> dict | None:
+    """A verification's record as Redis holds it (store/keys.py's legend): its fields by name,
+    and `attempts`, each a list of its fields; None when there is none."""
+    number_key, _ = keys.verification_keys(service_sid, sid)
+    text = store.get(number_key)
+    record = record_in(_text(text), sid) if text else None
+    return None if record is None else _record_fields(record)
+
+
+def stored_records(store: redis.Redis) -> dict[str, dict]:
+    """Every verification's record in Redis (one Redis, not a cluster), by sid."""
+    records = {}
+    for key in store.scan_iter("*:number"):
+        tag = re.search(r":([0-9a-f]+)\}:number$", _text(key)).group(1)
+        for line in _text(store.get(key)).split("\n")[1:]:
+            name, _, value = line.partition("=")
+            if not name.startswith("+"):  # a number's own entry
+                records["VE" + tag + name] = _record_fields(value)
+    return records
+
+
+def stored_checks(store: redis.Redis, service_sid: str, sid: str) -> int:
+    """The checks a verification has counted, from its record."""
+    return int(stored_record(store, service_sid, sid)["ck"])

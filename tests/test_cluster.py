@@ -31,6 +31,7 @@ from tests.support import (
     code_in,
     make_env,
     run_call,
+    stored_checks,
 )
 from verify.sids import NumberTags
 from verify.store import keys
@@ -65,7 +66,7 @@ def spread(cluster, service_sid: str) -> list[str]:
     """A number per node, in node order, whose keys in this service that node holds."""
     by_node: dict[int, str] = {}
     for number in CANDIDATES:
-        by_node.setdefault(cluster.node_of(keys.latest(service_sid, TAGS(number), number)), number)
+        by_node.setdefault(cluster.node_of(keys.number(service_sid, TAGS(number))), number)
         if len(by_node) == MASTERS:
             return [by_node[node] for node in range(MASTERS)]
     raise AssertionError("no number for every node")
@@ -169,8 +170,10 @@ def test_sms_verifications_on_every_node(sdk, service, standin, cluster):
     for number in numbers:
         tag = f"{{{service.sid}:{TAGS(number)}}}"
         mine = [key for node in held for key in node if tag in key]
-        assert {client.keyslot(key) for key in mine} == {client.keyslot(keys.latest(service.sid, TAGS(number), number))}
-        assert len(mine) >= 2  # the number's state and its verification, at least
+        assert {client.keyslot(key) for key in mine} == {client.keyslot(keys.number(service.sid, TAGS(number)))}
+        # The number's state and its approved verification's record, in one key: the working hash
+        # (the code) ended with the verification.
+        assert mine == [keys.number(service.sid, TAGS(number))]
 
 
 def test_max_attempts_then_the_numbers_lockout_across_verifications(sdk, service, standin):
@@ -395,7 +398,7 @@ def test_checks_survive_the_nodes_dropping_the_connections(sdk, service, standin
         for node in cluster.nodes:
             node.client_kill_filter(_type="normal", skipme=True)
         assert checks(sdk, service).create(to=MOBILE, code=wrong(code)).status == "pending"
-    assert cluster.client().hget(keys.verification(service.sid, verification.sid), "ck") == "3"
+    assert stored_checks(cluster.client(), service.sid, verification.sid) == 3
 
 
 def test_a_check_while_its_node_is_silent_is_503_and_counted_at_most_once(live, sdk, service, standin, cluster):
@@ -424,11 +427,10 @@ def test_a_check_while_its_node_is_silent_is_503_and_counted_at_most_once(live, 
     thread.join(15)
     assert not thread.is_alive(), "a check hung on a silent node"
     assert answers[0].status_code == 503 and answers[0].json()["code"] == 20503
-    key = keys.verification(service.sid, verification.sid)
     store = cluster.client()
     deadline = time.monotonic() + 5
-    while store.hget(key, "ck") == "1" and time.monotonic() < deadline:  # the woken node runs the check
-        time.sleep(0.05)
+    while stored_checks(store, service.sid, verification.sid) == 1 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the woken node runs the check
     time.sleep(0.3)  # time enough for a second copy to run, were there one
-    assert store.hget(key, "ck") == "2"
+    assert stored_checks(store, service.sid, verification.sid) == 2
     assert checks(sdk, service).create(to=number, code=code).status == "approved"

@@ -18,6 +18,8 @@ from tests.support import (
     make_env,
     raw_http,
     start_redis,
+    stored_checks,
+    stored_records,
 )
 from verify.form_request import MAX_BODY
 
@@ -542,7 +544,7 @@ def test_a_check_while_redis_is_silent_is_503_and_counted_at_most_once(pausable_
     # Redis ran the check it had not answered: the 503 must not say that nothing was changed.
     body = assert_twilio_error(answers[1], 503, 20503, "may have been applied", "Fetch")
     assert "nothing was changed" not in body["message"]
-    assert int(store.hget(next(store.scan_iter(f"*:ve:{sid}")), "ck")) == 3
+    assert stored_checks(store, service, sid) == 3
     # The thread's connection, and one more after the timeout dropped it: no second try in between.
     assert store.info("stats")["total_connections_received"] == connections + 2
 
@@ -580,7 +582,7 @@ def test_a_refused_connection_can_follow_a_change_already_applied(tmp_path, stan
         assert "nothing was changed" not in body["message"]
         assert "Redis unavailable: ConnectionError" in caplog.text
         admin.config_set("maxclients", 10000)
-        stored = [admin.hget(key, "to") for key in admin.scan_iter("*:ve:*")]
+        stored = [record["to"] for record in stored_records(admin).values()]
         assert stored == [MOBILE]  # the change the 503 could not confirm
         again = client.post(start_url, data={"To": MOBILE, "Channel": "sms"}, auth=auth)
         assert again.status_code == 201, again.get_json()

@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from app import create_app
-from tests.support import API_KEY, API_SECRET, MOBILE, free_port, make_env
+from tests.support import API_KEY, API_SECRET, MOBILE, free_port, make_env, stored_checks
 from verify.store.round_trip import IDLE_SECONDS
 
 AUTH = (API_KEY, API_SECRET)
@@ -73,9 +73,8 @@ def proxied(redis_url, standin):
     proxy.close()
 
 
-def checks_counted(redis_url: str, sid: str) -> int:
-    store = redis.Redis.from_url(redis_url, decode_responses=True)
-    return int(store.hget(next(store.scan_iter(f"*:ve:{sid}")), "ck"))
+def checks_counted(redis_url: str, service: str, sid: str) -> int:
+    return stored_checks(redis.Redis.from_url(redis_url, decode_responses=True), service, sid)
 
 
 def wrong_code(client, service: str):
@@ -90,9 +89,9 @@ def test_a_check_whose_answer_is_lost_is_503_and_counted_once(proxied, redis_url
     lost = wrong_code(client, service)
     assert proxy.cuts == 1
     assert lost.status_code == 503 and lost.get_json()["code"] == 20503
-    assert checks_counted(redis_url, sid) == 2  # Redis ran it once; it was not sent again
+    assert checks_counted(redis_url, service, sid) == 2  # Redis ran it once; it was not sent again
     assert wrong_code(client, service).status_code == 200  # a new connection, and on it goes
-    assert checks_counted(redis_url, sid) == 3
+    assert checks_counted(redis_url, service, sid) == 3
 
 
 def test_a_connection_redis_closed_while_unused_is_replaced_first(proxied, redis_url):
@@ -101,7 +100,7 @@ def test_a_connection_redis_closed_while_unused_is_replaced_first(proxied, redis
     redis.Redis.from_url(redis_url).client_kill_filter(_type="normal", skipme=True)  # as a restart would
     time.sleep(IDLE_SECONDS + 0.2)
     assert wrong_code(client, service).status_code == 200
-    assert checks_counted(redis_url, sid) == 2
+    assert checks_counted(redis_url, service, sid) == 2
     # The same for a request on redis-py's own client (a create, here a re-send).
     redis.Redis.from_url(redis_url).client_kill_filter(_type="normal", skipme=True)
     resent = client.post(f"/v2/Services/{service}/Verifications", data={"To": MOBILE, "Channel": "sms"}, auth=AUTH)

@@ -10,8 +10,9 @@ from freezegun import freeze_time
 from twilio.base.exceptions import TwilioRestException
 
 from app import create_app
-from tests.support import API_KEY, API_SECRET, MOBILE, code_in, make_env
+from tests.support import API_KEY, API_SECRET, MOBILE, code_in, make_env, stored_checks, stored_record
 from verify.sids import TAG_HEX
+from verify.store import keys
 from verify.store.round_trip import IDLE_SECONDS
 
 
@@ -192,9 +193,10 @@ def test_finished_verifications_are_kept_24_hours_for_fetching(sdk, service, sta
     verification = start(sdk, service)
     check(sdk, service, code_in(standin.wait_for_message(MOBILE)))
     store = redis.Redis.from_url(redis_url, decode_responses=True)
-    [key] = [k for k in store.scan_iter("*:ve:*")]
-    assert verification.sid in key
-    assert 24 * 3600 < store.ttl(key) <= 24 * 3600 + 60
+    number_key, working_key = keys.verification_keys(service.sid, verification.sid)
+    assert stored_record(store, service.sid, verification.sid)["st"] == "approved"
+    assert 24 * 3600 < store.ttl(number_key) <= 24 * 3600 + 600 + 60  # the code's 10 minutes at most
+    assert not store.exists(working_key)  # no code, salt or digest once it has ended
 
 
 def test_check_survives_redis_losing_its_scripts(sdk, service, standin, redis_url):
@@ -223,11 +225,11 @@ def test_checks_survive_redis_dropping_the_connections(client, auth, standin, re
         time.sleep(IDLE_SECONDS + 0.2)
         answer = client.post(url, data={"To": MOBILE, "Code": wrong_code(code)}, auth=auth)
         assert answer.status_code == 200 and answer.get_json()["status"] == "pending"
-    assert int(store.hget(next(store.scan_iter(f"*:ve:{sid}")), "ck")) == 3
+    assert stored_checks(store, service, sid) == 3
     assert store.client_kill_filter(_type="normal", skipme=True) >= 1
     dropped = client.post(url, data={"To": MOBILE, "Code": wrong_code(code)}, auth=auth)
     assert dropped.status_code == 503
-    assert int(store.hget(next(store.scan_iter(f"*:ve:{sid}")), "ck")) == 3
+    assert stored_checks(store, service, sid) == 3
     answer = client.post(url, data={"To": MOBILE, "Code": code}, auth=auth)
     assert answer.get_json()["status"] == "approved"
 

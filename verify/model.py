@@ -143,7 +143,41 @@ def status_at(status: str, expires_at: float, now: float) -> str:
     return "expired" if status == "pending" and now >= expires_at else status
 
 
+def record_in(text: str, sid: str) -> str | None:
+    """A verification's record in its number's key (store/keys.py), or None."""
+    name = sids.record_name(sid)
+    at = text.find(f"\n{name}=")
+    if at < 0:
+        return None
+    start = at + len(name) + 2
+    end = text.find("\n", start)
+    return text[start:] if end < 0 else text[start:end]
+
+
+def verification_from_record(service_sid: str, sid: str, record: str, now: float, sealed_code: str | None = None,
+                             friendly_name: str | None = None, send_digits: str | None = None) -> Verification:
+    """A verification from its record (store/keys.py's legend) and, while it is pending, the
+    working fields a start reads."""
+    to, channel, status, created, updated, expires_in, locale, checks, fraud, *entries = record.split("|")
+    to, created = to.lstrip("*"), float(created)  # "*": the number's newest verification
+    expires_at, updated = created + int(expires_in), created + int(updated)
+    if status_at(status, expires_at, now) != status:
+        status, updated = "expired", expires_at
+    attempts = []
+    for entry in entries:
+        fields = (entry.split(",") + [""] * 4)[:8]
+        index, attempt_channel, time, delivery, error, call_sid, answered_by, outcome = fields
+        attempts.append(Attempt(sids.attempt_sid(sid, int(index)), attempt_channel or channel, created + int(time),
+                                delivery, error or None, call_sid=call_sid or None, answered_by=answered_by or None,
+                                outcome=outcome or None))
+    return Verification(sid=sid, service_sid=service_sid, to=to, channel=channel, status=status, created=created,
+                        updated=updated, expires_at=expires_at, checks=int(checks), locale=locale or "en",
+                        custom_friendly_name=friendly_name or None, send_digits=send_digits or None,
+                        sealed_code=sealed_code or "", attempts=attempts, fraud_reported=fraud == "1")
+
+
 def verification_from_redis(service_sid: str, raw: dict[str, str], now: float) -> Verification:
+    """A verification stored whole in its hash, the older format (store/keys.py)."""
     expires_at = float(raw["ex"])
     status, updated = raw["st"], float(raw["ua"])
     if status_at(status, expires_at, now) != status:

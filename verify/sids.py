@@ -44,6 +44,12 @@ def new_verification_sid(tag: str) -> str:
     return VERIFICATION + tag + secrets.token_hex(16)[: 32 - TAG_HEX]
 
 
+def record_name(verification_sid: str) -> str:
+    """A verification's name in its number's key (store/keys.py): the digits after the tag, the
+    rest being the same for every verification there."""
+    return verification_sid[2 + TAG_HEX:]
+
+
 def attempt_sid(verification_sid: str, index: int) -> str:
     """Send attempts are numbered within their verification; their sid is derived, not stored."""
     return ATTEMPT + verification_sid[2:32] + f"{index:02x}"

@@ -9,27 +9,55 @@ services index and SafeList have no tag: on a cluster each is one key, held by o
 audit log and its indexes share the `{audit}` tag, so one script writes an entry to all of them
 and trims them.
 
-A verification is a hash (`verification()`) with short field names, since each is stored once
-per verification:
+A verification lives in two places. Its record, all it answers (also once it has ended), is an
+entry of its number's key (`number()`), one key per number for everything the number keeps for a
+day: a key costs Redis about 200 B before it holds anything, a record about 100. What only a
+pending verification needs is its working hash (`verification()`), which ends with it: deleted in
+the script that makes it final, and expiring a minute after its code does, since it is of no use
+after that. So an ended verification keeps no code, salt or digest, and costs under half of a
+pending one (docs/performance.md, "Memory").
 
-    sid  the verification's sid            to   the number, E.164
-    ch   the latest attempt's channel      st   status: pending, approved, canceled, expired,
-    ca   created (epoch s)                      max_attempts_reached, failed (a fraud report)
-    ua   updated (epoch s)                 ex   when the code expires (epoch s)
-    sc   the code sealed with AES-GCM      sl   salt of `hs`
-    hs   sha1(salt .. HMAC(code)): what a check compares
-    cd   '1' when a code was delivered (an approve call's code is never spoken, so never checked)
-    ck   checks made                       lc   language of texts and calls
-    fn   CustomFriendlyName                tg   Tags (JSON)
-    sd   digits dialled after the call connects (an extension)
-    fr   '1' once the person reported fraud on an approve call
-    sn   send attempts made                sr   send attempts released (the carrier refused them)
-    a<n> attempt n: "channel|time|delivery status|error code"
-    c<n> attempt n's CallSid               m<n> attempt n's answering-machine verdict
-    o<n> attempt n's call outcome (approved, code_read, no_key, machine, busy...)
+A number's key is text, entries "\n<name>=<value>" (names and values never hold "\n" or "="):
 
-A number's state (`latest()`) is a hash {sid: its newest verification, log: its sends of the
-last day, "time:kinds;..."}; its lockout (`lockout()`) a hash {until, level}.
+    +E164=<log>         the number's sends of the last day, "time:kinds;..." (its own limits:
+                        store/lua/create_or_resend.lua)
+    <name>=<record>     a verification of the number, named by the 24 digits of its sid after the
+                        tag (sids.record_name): "VE" and the tag are the same for all of them
+
+Numbers whose tags match share a key, each with its own entries. A record is fields joined by
+"|", short since each is stored once per verification (times are whole seconds, as answered):
+
+    to|ch|st|ca|ua|ex|lc|ck|fr|<attempt>|<attempt>...
+    to  the number, E.164, after a "*" in the number's newest verification, where resends and
+        checks by `To` go (none once its only send was refused)
+    ch  the latest attempt's channel
+    st  status: pending, approved, canceled, expired, max_attempts_reached, failed (a fraud report)
+    ca  created (epoch s)                  ua  updated (s after ca)
+    ex  when the code expires (s after ca): the second its date_expires names
+    lc  language of texts and calls (a call to an ended verification apologises in it)
+    ck  checks made                        fr  '1' once the person reported fraud on an approve call
+    attempt  "n,channel,time (s after ca),delivery status,error code,CallSid,answered-by,outcome"
+             (channel: empty when it is ch; outcome: how a call ended: approved, code_read, no_key,
+             machine, busy...), empty fields at the end left out; a send the carrier refused is
+             taken out
+
+A verification's working hash, with short field names:
+
+    sc  the code sealed with AES-GCM      sl  salt of `hs`
+    hs  sha1(salt .. HMAC(code)): what a check compares
+    cd  '1' when a code was delivered (an approve call's code is never spoken, so never checked)
+    sn  send attempts made                 sr  send attempts released (the carrier refused them)
+    fn  CustomFriendlyName                 tg  Tags (JSON)
+    sd  digits dialled after the call connects (an extension)
+
+Versions of telverify without number keys stored a verification whole in that hash (the fields
+above, and sid, to, ch, st, ca, ua, ex as epoch seconds, ck, lc, fr, and per attempt a<n>
+"channel|time|delivery status|error code", c<n> its CallSid, m<n> its answering-machine verdict,
+o<n> its call outcome), and a number's state in `latest()`: the scripts carry either over the
+first time they read it (store/lua/record.lua), and a fetch reads such a hash as it is.
+
+A number's lockout (`lockout()`) is a hash {until, level}; its failed checks (`failed_checks()`)
+a sorted set of "<record name>:<check>" scored by time.
 """
 from __future__ import annotations
 
@@ -81,9 +109,21 @@ def verification(service_sid: str, verification_sid: str) -> str:
     return slot_prefix(service_sid, tag_of_verification(verification_sid)) + "ve:" + verification_sid
 
 
+def verification_keys(service_sid: str, verification_sid: str) -> tuple[str, str]:
+    """(its number's key, its working hash): what every script on one verification touches."""
+    prefix = slot_prefix(service_sid, tag_of_verification(verification_sid))
+    return prefix + "number", prefix + "ve:" + verification_sid
+
+
+def number(service_sid: str, tag: str) -> str:
+    """Text: the state of the numbers with this tag (in practice one) and their verifications'
+    records. Resends and checks by `To` start here."""
+    return slot_prefix(service_sid, tag) + "number"
+
+
 def latest(service_sid: str, tag: str, to: str) -> str:
-    """The number's state, a hash: `sid` of its newest verification (resends and checks by
-    `To` start here) and `log`, its sends of the last day (its own limits)."""
+    """A number's state in the older format, a hash {sid, log}: carried
+    over into the number's key the first time a script reads it, and written no more."""
     return slot_prefix(service_sid, tag) + "latest:" + to
 
 

@@ -6,10 +6,17 @@ from importlib import resources
 import redis
 
 
-def load_scripts(client: redis.Redis, names: tuple[str, ...], prefix: str = "") -> dict:
-    """The scripts `lua/<prefix><name>.lua`, registered on `client`, by name."""
+def load_scripts(client: redis.Redis, names: tuple[str, ...], prefix: str = "", library: str | None = None) -> dict:
+    """The scripts `lua/<prefix><name>.lua`, registered on `client`, by name. `library`: a file
+    of `lua/` whose functions they share, put after each one's first line (`#!lua`): Redis runs
+    each script on its own, so shared code travels in every script that uses it."""
     folder = resources.files(__package__) / "lua"
-    return {name: client.register_script((folder / f"{prefix}{name}.lua").read_text()) for name in names}
+    shared = (folder / f"{library}.lua").read_text() if library else ""
+    scripts = {}
+    for name in names:
+        first, _, rest = (folder / f"{prefix}{name}.lua").read_text().partition("\n")
+        scripts[name] = client.register_script(f"{first}\n{shared}{rest}")
+    return scripts
 
 
 def pairs(flat: list) -> dict[str, str]:

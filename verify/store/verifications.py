@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 
 import redis
@@ -21,13 +22,15 @@ from ..model import (
     CheckedVerification,
     SendingState,
     Verification,
+    record_in,
     service_from_redis,
+    verification_from_record,
     verification_from_redis,
 )
 from ..sids import NumberTags
 from . import keys
 from .round_trip import ClusterRoundTrip, RoundTrip
-from .scripts import load_scripts, pairs
+from .scripts import load_scripts
 from .services import FRAUD_BLOCK_SECONDS
 
 MAX_SENDS = 5
@@ -36,6 +39,13 @@ FINAL_RETENTION_SECONDS = 24 * 3600  # how long a finished verification can stil
 SCRIPTS = ("call_event", "check", "create_or_resend", "decide_by_call", "mark_delivery", "release_send",
            "update_status")
 CALL_SERVICE_FIELDS = ("friendly_name", "dtmf_input_required")  # what a call's webhooks need
+# What Twilio reports that a record keeps as it is (an error code, who answered); anything else,
+# which only a forged or broken request sends, is kept without the record's separators.
+_REPORTED = re.compile(r"[0-9A-Za-z_.:-]{0,64}")
+
+
+def _reported(value: str) -> str:
+    return value if _REPORTED.fullmatch(value) else re.sub(r"[^0-9A-Za-z_.:-]", "", value)[:64]
 
 
 @dataclass(frozen=True)
@@ -70,7 +80,7 @@ class Store:
         self.cluster = isinstance(client, RedisCluster)
         # The hot paths: a check, a fetch and the call webhooks.
         self._round_trip = ClusterRoundTrip(client) if self.cluster else RoundTrip(client)
-        self._scripts = load_scripts(client, SCRIPTS)
+        self._scripts = load_scripts(client, SCRIPTS, library="record")
 
     # -- verifications ----------------------------------------------------------------------
     def new_verification_sid(self, to: str) -> str:
@@ -83,22 +93,30 @@ class Store:
         limited (the sid names the limit, "kind:amount:seconds", and the index is the seconds
         until a slot frees). The verification is None unless it was created or resent."""
         tag = keys.tag_of_verification(send.new_sid)  # the number's, made with new_verification_sid
-        fields = {"sc": send.sealed_code, "sl": send.salt, "hs": send.salted_digest, "lc": send.locale}
+        working = {"sc": send.sealed_code, "sl": send.salt, "hs": send.salted_digest}
         if send.friendly_name:
-            fields["fn"] = send.friendly_name
+            working["fn"] = send.friendly_name
         if send.tags:
-            fields["tg"] = send.tags
-        arguments = {"now": repr(now), "expires_at": repr(send.expires_at), "sid": send.new_sid, "to": send.to,
-                     "channel": send.channel, "fields": fields, "send_digits": send.send_digits or "",
-                     "delivers_code": send.delivers_code, "max_sends": MAX_SENDS,
-                     "retention": FINAL_RETENTION_SECONDS,
+            working["tg"] = send.tags
+        # The record keeps whole seconds (store/keys.py): a code expires at the second its
+        # date_expires names.
+        expires_in = math.floor(send.expires_at) - math.floor(now)
+        arguments = {"now": repr(now), "expires_in": expires_in, "sid": send.new_sid, "to": send.to,
+                     "channel": send.channel, "working": working, "locale": send.locale,
+                     "send_digits": send.send_digits or "", "delivers_code": send.delivers_code,
+                     "max_sends": MAX_SENDS, "retention": FINAL_RETENTION_SECONDS,
                      "slot_prefix": keys.slot_prefix(service_sid, tag),
                      "number_limits": send.number_limits}
+        number_key, working_key = keys.verification_keys(service_sid, send.new_sid)
         outcome, sid, index, *reply = self._scripts["create_or_resend"](
-            keys=[keys.latest(service_sid, tag, send.to), keys.verification(service_sid, send.new_sid),
-                  keys.blocked(service_sid, tag, send.to)],
+            keys=[number_key, working_key, keys.blocked(service_sid, tag, send.to),
+                  keys.latest(service_sid, tag, send.to)],
             args=[json.dumps(arguments, separators=(",", ":"))])
-        verification = verification_from_redis(service_sid, pairs(reply), now) if reply else None
+        verification = None
+        if reply:
+            record, sealed_code, friendly_name, send_digits = reply
+            verification = verification_from_record(service_sid, sid, record, now, sealed_code, friendly_name,
+                                                    send_digits)
         return outcome, sid, int(index), verification
 
     def check(self, service_sid: str, digest: str, now: float, lockout: tuple[int, int, int, int], *,
@@ -108,14 +126,13 @@ class Store:
         verification and the seconds the number stays locked out (0: not locked).
         `lockout`: failures before a lockout, window s, first lockout s, longest lockout s."""
         if sid:
-            tag = keys.tag_of_verification(sid)
-            key, mode = keys.verification(service_sid, sid), "sid"
+            tag, mode, subject = keys.tag_of_verification(sid), "sid", sid
         else:
-            tag = self.tags(to)
-            key, mode = keys.latest(service_sid, tag, to), "to"
-        script_keys = (key, keys.failed_checks(service_sid, tag), keys.lockout(service_sid, tag))
+            tag, mode, subject = self.tags(to), "to", to
+        script_keys = (keys.number(service_sid, tag), keys.failed_checks(service_sid, tag),
+                       keys.lockout(service_sid, tag))
         args = [mode, repr(now), digest, MAX_CHECKS, FINAL_RETENTION_SECONDS, keys.slot_prefix(service_sid, tag),
-                *lockout]
+                *lockout, subject]
         exists, reply = self._read_and_run(("EXISTS", keys.service(service_sid)), "check", script_keys, args)
         if not exists:
             return None
@@ -138,34 +155,38 @@ class Store:
 
     def fetch(self, service_sid: str, sid: str, now: float) -> tuple[bool, Verification | None]:
         """(whether the service exists, the verification or None), in one round trip: an
-        application waiting for a press-# call polls this."""
-        exists, raw = _raising(self._round_trip.send(("EXISTS", keys.service(service_sid)),
-                                                      ("HGETALL", keys.verification(service_sid, sid))))
-        if isinstance(raw, list):  # as Redis sent it; the cluster client makes it a dict
-            raw = pairs(raw)
-        return bool(exists), (verification_from_redis(service_sid, raw, now) if raw else None)
+        application waiting for a press-# call polls this. A second one only for a verification
+        not found in its number's key: one stored whole in its hash, the older format."""
+        number_key, working_key = keys.verification_keys(service_sid, sid)
+        exists, text = _raising(self._round_trip.send(("EXISTS", keys.service(service_sid)), ("GET", number_key)))
+        record = record_in(text, sid) if text else None
+        if record is not None:
+            return bool(exists), verification_from_record(service_sid, sid, record, now)
+        raw = self.redis.hgetall(working_key) if exists else None
+        return bool(exists), (verification_from_redis(service_sid, raw, now) if raw and "st" in raw else None)
 
     def update_status(self, service_sid: str, sid: str, status: str, now: float) -> Outcome:
-        result = self._scripts["update_status"](keys=[keys.verification(service_sid, sid)],
-                                                args=[repr(now), status, FINAL_RETENTION_SECONDS])
-        return self._outcome(service_sid, result, now)
+        result = self._scripts["update_status"](keys=keys.verification_keys(service_sid, sid),
+                                                args=[repr(now), status, FINAL_RETENTION_SECONDS, sid])
+        return self._outcome(service_sid, sid, result, now)
 
     def release_send(self, service_sid: str, verification: Verification, index: int, permanent: bool) -> int:
+        sid = verification.sid
         return int(self._scripts["release_send"](
-            keys=[keys.verification(service_sid, verification.sid),
-                  keys.latest(service_sid, keys.tag_of_verification(verification.sid), verification.to)],
-            args=[index, "1" if permanent else "0"]))
+            keys=[*keys.verification_keys(service_sid, sid),
+                  keys.latest(service_sid, keys.tag_of_verification(sid), verification.to)],
+            args=[index, "1" if permanent else "0", sid]))
 
     def mark_delivery(self, service_sid: str, sid: str, index: int, status: str, error_code: str) -> bool:
-        return bool(self._scripts["mark_delivery"](keys=[keys.verification(service_sid, sid)],
-                                                   args=[index, status, error_code or ""]))
+        return bool(self._scripts["mark_delivery"](keys=keys.verification_keys(service_sid, sid),
+                                                   args=[index, status, _reported(error_code or ""), sid]))
 
     def record_call(self, service_sid: str, sid: str, index: int, call_sid: str, now: float, *,
                     status: str = "", answered_by: str = "", outcome: str = "") -> Outcome:
         """Outcome name: missing, foreign (the CallSid is not this attempt's call) or recorded."""
         _, result = self._read_and_run(None, "call_event", (keys.verification(service_sid, sid),),
-                                       [index, call_sid, status, answered_by, outcome, "all"])
-        return self._outcome(service_sid, result, now)
+                                       [index, call_sid, status, _reported(answered_by), outcome, "all"])
+        return self._outcome(service_sid, sid, result, now)
 
     def call_turn(self, service_sid: str, sid: str, index: int, call_sid: str, now: float, *,
                   status: str = "") -> tuple[str, CallTurn | None, dict | None]:
@@ -204,13 +225,13 @@ class Store:
         verification as call_turn reads it, and the call's service fields as call_turn reads
         them, in one round trip. `to`: the verification's number, needed (to block it) for
         fraud_reported only."""
-        script_keys = (keys.verification(service_sid, sid),)
+        script_keys = keys.verification_keys(service_sid, sid)
         if decision == "fraud_reported":
-            # In the verification's slot (the script's other key): its sid carries the number's tag.
+            # In the verification's slot (the script's other keys): its sid carries the number's tag.
             script_keys += (keys.blocked(service_sid, keys.tag_of_verification(sid), to),)
         service, result = self._run_for_call(
             service_sid, "decide_by_call", script_keys,
-            [repr(now), index, call_sid, decision, FINAL_RETENTION_SECONDS, FRAUD_BLOCK_SECONDS])
+            [repr(now), index, call_sid, decision, FINAL_RETENTION_SECONDS, FRAUD_BLOCK_SECONDS, sid])
         name, turn = self._turn(service_sid, sid, result, now)
         if name == "decided" and decision == "fraud_reported":
             # The index lives in the service's slot, not the number's: listed after the block.
@@ -223,9 +244,12 @@ class Store:
         return result[0], CallTurn.from_reply(service_sid, sid, result[1:], now) if len(result) > 1 else None
 
     @staticmethod
-    def _outcome(service_sid: str, result: list, now: float) -> Outcome:
-        name, flat = result[0], result[1:]
-        return Outcome(name, verification_from_redis(service_sid, pairs(flat), now) if flat else None)
+    def _outcome(service_sid: str, sid: str, result: list, now: float) -> Outcome:
+        """The reply {name, record, sealed code} of the scripts that answer a whole verification."""
+        name, *rest = result
+        if not rest:
+            return Outcome(name, None)
+        return Outcome(name, verification_from_record(service_sid, sid, rest[0], now, *rest[1:]))
 
 
 def _raising(replies: list) -> list:

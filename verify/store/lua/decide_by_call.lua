@@ -1,39 +1,53 @@
 #!lua
 -- The person on an approve call pressed # (approve) or confirmed a fraud report, in one step.
--- KEYS[1] the verification   KEYS[2] the number's block key (same slot; fraud_reported only)
+-- KEYS[1] the number's key (record.lua)   KEYS[2] the verification's working hash
+-- KEYS[3] the number's block key (same slot; fraud_reported only)
 -- ARGV: 1 now, 2 attempt index, 3 CallSid, 4 decision: approved | fraud_reported,
---       5 retention s, 6 block s
+--       5 retention s, 6 block s, 7 the verification's sid
 -- Returns {result, channel, st, ex, to, lc, fn, sc, m<n>} (false where unset), the reply
 -- call_event.lua gives a TwiML webhook (model.CallTurn); result: missing | foreign | repeat
 -- (this call already decided so) | final (no longer pending: decided elsewhere, expired,
 -- canceled) | decided
-local n, decision = ARGV[2], ARGV[4]
-local st, ex, bound, outcome, attempt = unpack(redis.call('HMGET', KEYS[1], 'st', 'ex', 'c' .. n, 'o' .. n,
-  'a' .. n))
--- Only an approve call decides (attempts are "channel|time|status|error").
-if not st or not attempt or string.sub(attempt, 1, 13) ~= 'call_approve|' then return {'missing'} end
-if bound and bound ~= ARGV[3] then return {'foreign'} end
+local now, decision, sid = tonumber(ARGV[1]), ARGV[4], ARGV[7]
+local text = redis.call('GET', KEYS[1]) or ''
+local original, r, need = text, nil, 0
+text, r, need = load(text, sid, KEYS[2])
+local a = r and attempt(r, ARGV[2])
 local result
-if outcome == decision then
+-- Only an approve call decides.
+if not a or a.channel ~= 'call_approve' then
+  result = 'missing'
+elseif a.call ~= '' and a.call ~= ARGV[3] then
+  result = 'foreign'
+end
+if result then
+  if text ~= original then save(KEYS[1], text, need) end
+  return {result}
+end
+local fn, sc = unpack(redis.call('HMGET', KEYS[2], 'fn', 'sc'))
+if a.outcome == decision then
   result = 'repeat'
-elseif st == 'pending' and tonumber(ARGV[1]) >= tonumber(ex) then
-  redis.call('HSET', KEYS[1], 'st', 'expired', 'ua', ex)
-  result = 'final'
-elseif st ~= 'pending' then
+elseif r.st ~= 'pending' then
   result = 'final'
 else
-  result = 'decided'
-  if decision == 'approved' then
-    redis.call('HSET', KEYS[1], 'st', 'approved', 'ua', ARGV[1], 'o' .. n, 'approved', 'c' .. n, ARGV[3])
+  if now >= expiry(r) then
+    expire(r)
+    result = 'final'
   else
-    -- Denied: the verification fails and the number is not called or texted again for this service.
-    redis.call('HSET', KEYS[1], 'st', 'failed', 'ua', ARGV[1], 'o' .. n, 'fraud_reported', 'fr', '1',
-      'c' .. n, ARGV[3])
-    redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[6])
+    result = 'decided'
+    a.outcome, a.call = decision, ARGV[3]
+    if decision == 'approved' then
+      finish(r, 'approved', now)
+    else
+      -- Denied: the verification fails and the number is not called or texted again for this service.
+      finish(r, 'failed', now)
+      r.fr = '1'
+      redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[6])
+    end
   end
-  redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[5]) + 60))
+  text = with_record(text, sid, r)
+  redis.call('DEL', KEYS[2])
+  need = math.max(need, math.ceil(tonumber(ARGV[5]) + 60))
 end
-local out = redis.call('HMGET', KEYS[1], 'st', 'ex', 'to', 'lc', 'fn', 'sc', 'm' .. n)
-table.insert(out, 1, 'call_approve')
-table.insert(out, 1, result)
-return out
+if text ~= original then save(KEYS[1], text, need) end
+return {result, 'call_approve', r.st, expires(r), r.to, r.lc, fn, sc, a.answered ~= '' and a.answered}
