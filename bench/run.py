@@ -81,6 +81,20 @@ def set_twilio_delay(stack: Stack, seconds: float) -> None:
     requests.post(f"{stack.standin_url}/_standin/config", json={"send_delay": seconds}, timeout=5).raise_for_status()
 
 
+def start_verification(session, url: str, to: str, channel: str = "sms") -> str:
+    """Start a verification for setup, once a carrier slot is free: a start that finds every
+    slot of its process waiting on the stand-in answers 503 with Retry-After
+    (TWILIO_THREADS_PER_WORKER). Its sid."""
+    for _ in range(50):
+        answer = session.post(url, data={"To": to, "Channel": channel}, timeout=30)
+        if answer.status_code != 503 or "Retry-After" not in answer.headers:
+            break
+        time.sleep(0.2)
+    if answer.status_code != 201:
+        raise BenchError(f"setup create {to} failed: {answer.status_code} {answer.text}")
+    return answer.json()["sid"]
+
+
 def create_pending(stack: Stack, service: str, block: str, count: int, channel: str = "sms",
                    first: int = 0) -> None:
     """Start `count` verifications (numbers `first`... of `block`) through the API, 32 at a
@@ -92,9 +106,7 @@ def create_pending(stack: Stack, service: str, block: str, count: int, channel: 
     def one(index: int) -> None:
         if not hasattr(local, "session"):
             local.session = api()
-        answer = local.session.post(url, data={"To": f"{block}{index:06d}", "Channel": channel}, timeout=30)
-        if answer.status_code != 201:
-            raise BenchError(f"setup create {block}{index:06d} failed: {answer.status_code} {answer.text}")
+        start_verification(local.session, url, f"{block}{index:06d}", channel)
 
     set_twilio_delay(stack, 0)
     pool = ThreadPoolExecutor(32)
@@ -153,10 +165,7 @@ def measure_memory(stack: Stack) -> dict:
         url = f"{stack.web_url}/v2/Services/{service}/Verifications"
 
         def start(index: int) -> str:
-            answer = api().post(url, data={"To": f"{MEMORY_BLOCK}{index:06d}", "Channel": "sms"}, timeout=30)
-            if answer.status_code != 201:
-                raise BenchError(f"setup create failed: {answer.status_code} {answer.text}")
-            return answer.json()["sid"]
+            return start_verification(api(), url, f"{MEMORY_BLOCK}{index:06d}")
 
         def cancel(sid: str) -> None:
             answer = api().post(f"{url}/{sid}", data={"Status": "canceled"}, timeout=30)

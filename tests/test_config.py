@@ -199,10 +199,11 @@ def test_a_redis_cluster_is_named_by_one_node():
     assert "REDIS_URL" in message and "database 0" in message
 
 
-def test_twilio_threads_per_worker_are_half_of_gunicorns_threads_by_default_and_never_all():
-    assert load_settings(valid_env()).twilio_threads_per_worker == 16  # GUNICORN_THREADS' 32
-    assert load_settings(valid_env(GUNICORN_THREADS="8")).twilio_threads_per_worker == 4
-    assert load_settings(valid_env(GUNICORN_THREADS="3")).twilio_threads_per_worker == 1
+def test_twilio_threads_per_worker_are_three_quarters_of_gunicorns_threads_by_default_and_never_all():
+    assert load_settings(valid_env()).twilio_threads_per_worker == 24  # GUNICORN_THREADS' 32
+    assert load_settings(valid_env(GUNICORN_THREADS="8")).twilio_threads_per_worker == 6
+    assert load_settings(valid_env(GUNICORN_THREADS="3")).twilio_threads_per_worker == 2
+    assert load_settings(valid_env(GUNICORN_THREADS="2")).twilio_threads_per_worker == 1
     assert load_settings(valid_env(TWILIO_THREADS_PER_WORKER="31")).twilio_threads_per_worker == 31
     assert load_settings(valid_env(TWILIO_THREADS_PER_WORKER="1", GUNICORN_THREADS="2")).twilio_threads_per_worker == 1
     message = problems_of(valid_env(TWILIO_THREADS_PER_WORKER="8", GUNICORN_THREADS="8"))
