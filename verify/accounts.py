@@ -13,10 +13,9 @@ in Node, which refuses a username that does not start with AC unless an accountS
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
-ACCOUNT_SID = re.compile(r"AC[0-9a-f]{32}")
+from . import sids
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class Credential:
 def account_sid_of(name: str) -> str:
     """The sid of the account `name`: the name itself when it is an account sid, else a digest
     of it (stable across restarts and machines; it is shown in every resource, so not secret)."""
-    if ACCOUNT_SID.fullmatch(name):
+    if sids.is_sid(name, sids.ACCOUNT):
         return name
     return "AC" + hashlib.sha256(b"telverify account\0" + name.encode()).hexdigest()[:32]
 

@@ -8,6 +8,7 @@ import secrets
 
 from .codes import derive_key
 
+ACCOUNT = "AC"
 SERVICE = "VA"
 VERIFICATION = "VE"
 ATTEMPT = "VL"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from .. import sids
-from ..accounts import ACCOUNT_SID
 from ..api import paging, render
 from ..api.safe_list import number_to_find
 from ..core import core
@@ -27,9 +26,9 @@ def _render(entry: AuditEntry) -> dict:
     }
 
 
-def _sid(name: str, valid) -> str | None:
+def _sid(name: str, prefix: str) -> str | None:
     value = request.args.get(name)
-    if value is not None and not valid(value):
+    if value is not None and not sids.is_sid(value, prefix):
         raise invalid(f"Invalid parameter `{name}`: '{value[:40]}' is not a sid of that kind.")
     return value
 
@@ -37,8 +36,8 @@ def _sid(name: str, valid) -> str | None:
 @bp.get("/AuditLog")
 def list_audit_log():
     wanted = paging.requested()
-    account_sid = _sid("AccountSid", ACCOUNT_SID.fullmatch)
-    service_sid = _sid("ServiceSid", lambda value: sids.is_sid(value, sids.SERVICE))
+    account_sid = _sid("AccountSid", sids.ACCOUNT)
+    service_sid = _sid("ServiceSid", sids.SERVICE)
     number = request.args.get("PhoneNumber")
     e164 = number_to_find(number) if number is not None else None
     rows = core().audit.entries(wanted.offset, wanted.size + 1, account_sid=account_sid, service_sid=service_sid,

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from flask import g
 
 from .. import errors, sids
-from ..accounts import ACCOUNT_SID
 from ..api.safe_list import number_to_find
 from ..core import core
 from ..services import service_not_found
@@ -24,7 +23,7 @@ class Subject:
     def account(self, account_sid: str) -> str:
         """The account named; a sid that is not `AC` and 32 hex digits answers its 404. Any
         other is answered for: data may outlive the credentials of its account."""
-        if not ACCOUNT_SID.fullmatch(account_sid):
+        if not sids.is_sid(account_sid, sids.ACCOUNT):
             raise errors.not_found(f"The requested resource /Accounts/{account_sid[:40]} was not found")
         self.account_sid = account_sid
         return account_sid
