@@ -10,8 +10,6 @@
 -- (false where a field is unset; model.CallTurn, as decide_by_call.lua answers too): handing
 -- all of a verification's fields to Lua and back would be most of what this script costs Redis.
 -- result: missing | foreign (another call's) | recorded
-local rank = {queued = 0, initiated = 1, ringing = 2, ['in-progress'] = 3,
-  completed = 4, busy = 4, ['no-answer'] = 4, failed = 4, canceled = 4}
 local number, sid = verification_of(KEYS[1])
 local text = redis.call('GET', number) or ''
 local original, r, need = text, nil, 0
@@ -24,7 +22,11 @@ elseif a then
   result = 'recorded'
   local changed = a.call == ''
   a.call = ARGV[2]
-  if rank[ARGV[3]] and rank[ARGV[3]] > (rank[a.status] or 0) then a.status, changed = ARGV[3], true end
+  if ARGV[3] ~= '' then
+    local rank = {queued = 0, initiated = 1, ringing = 2, ['in-progress'] = 3,
+                  completed = 4, busy = 4, ['no-answer'] = 4, failed = 4, canceled = 4}
+    if rank[ARGV[3]] and rank[ARGV[3]] > (rank[a.status] or 0) then a.status, changed = ARGV[3], true end
+  end
   if ARGV[4] ~= '' and a.answered == '' then a.answered, changed = ARGV[4], true end
   if ARGV[5] ~= '' and a.outcome == '' then a.outcome, changed = ARGV[5], true end
   -- Most moments of a call change nothing: the record is written only when they do.

@@ -7,10 +7,11 @@
 -- hash (keys.verification), which ends with it. A verification stored whole in that hash (the
 -- older format, keys.py) is carried over into a record the first time a script reads it.
 
--- A verification's number key and sid, from the name of its working hash: <slot prefix>ve:<sid>.
+-- A verification's number key and sid, from the name of its working hash: <slot prefix>ve:<sid>,
+-- the sid 34 characters ("VE" and 32 hex). Cut by position: a pattern that finds "ve:" costs a
+-- call webhook's script a tenth of its time.
 local function verification_of(key)
-  local prefix, sid = string.match(key, '^(.*)ve:(VE%x+)$')
-  return prefix .. 'number', sid
+  return string.sub(key, 1, -38) .. 'number', string.sub(key, -34)
 end
 
 -- The name of a verification's record (sids.record_name: the sid after "VE" and the 8 digits of
