@@ -21,7 +21,7 @@ from verify.store import connection
 
 DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
 DEFAULT_GUNICORN_THREADS = "32"  # config/gunicorn.conf.py's threads per worker process
-SECRET_NAMES = ("TWILIO_AUTH_TOKEN", "API_CREDENTIALS", "ADMIN_CREDENTIALS", "SECRET_KEY")
+SECRET_NAMES = ("TWILIO_AUTH_TOKEN", "API_CREDENTIALS", "ADMIN_CREDENTIALS", "SECRET_KEY", "SECRET_KEY_PREVIOUS")
 
 
 class ConfigError(Exception):
@@ -43,6 +43,7 @@ class Settings:
     admin_credentials: dict[str, str]  # admin id -> secret: the help desk's and operator's /admin API
     audit_retention_days: int
     secret_key: str
+    secret_key_previous: str | None  # what SECRET_KEY was before a rotation: its sealed values still open
     log_level: str
     voice_names: dict[str, str]  # language -> Twilio <Say voice>, e.g. {"en": "Polly.Amy"}
     trusted_proxies: int  # reverse proxies in front that append to X-Forwarded-For
@@ -247,6 +248,11 @@ def load_settings(env=None) -> Settings:
     secret_key = required("SECRET_KEY")
     if secret_key and len(secret_key) < 32:
         problems.append("SECRET_KEY must be at least 32 characters (it keys code hashes and encryption)")
+    secret_key_previous = _read(env, "SECRET_KEY_PREVIOUS") or None
+    if secret_key_previous is not None and len(secret_key_previous) < 32:
+        problems.append("SECRET_KEY_PREVIOUS must be at least 32 characters, as SECRET_KEY was")
+    if secret_key_previous is not None and secret_key_previous == secret_key:
+        problems.append("SECRET_KEY_PREVIOUS is SECRET_KEY: after a rotation it holds the key SECRET_KEY replaced")
 
     log_level = (_read(env, "LOG_LEVEL") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -277,6 +283,7 @@ def load_settings(env=None) -> Settings:
         admin_credentials=admin,
         audit_retention_days=audit_days,
         secret_key=secret_key,
+        secret_key_previous=secret_key_previous,
         log_level=log_level,
         voice_names=voice_names,
         trusted_proxies=trusted_proxies,
