@@ -46,7 +46,8 @@ def test_create_with_every_supported_setting(sdk, live):
     assert created.tts_name is None
     assert created.default_template_sid is None
     assert created.verify_event_subscription_enabled is False
-    assert (created.push, created.totp, created.whatsapp) == ({}, {}, {})
+    assert (created.push, created.whatsapp) == ({}, {})
+    assert created.totp == {"issuer": "Acme Login", "time_step": 30, "code_length": 6, "skew": 1}
     assert isinstance(created.date_created, datetime) and isinstance(created.date_updated, datetime)
     assert created.date_created == created.date_updated
     assert created.url == f"{live.url}/v2/Services/{created.sid}"
@@ -246,7 +247,7 @@ def test_friendly_name_too_long(live):
 
 @pytest.mark.parametrize("kwargs, parameter", [
     ({"psd2_enabled": True}, "Psd2Enabled"),
-    ({"totp_issuer": "Acme"}, "Totp.Issuer"),
+    ({"whatsapp_from": "+15017122661"}, "Whatsapp.From"),
     ({"push_include_date": True}, "Push.IncludeDate"),
     ({"default_template_sid": "HJ" + "0" * 32}, "DefaultTemplateSid"),
     ({"verify_event_subscription_enabled": True}, "VerifyEventSubscriptionEnabled"),
@@ -261,7 +262,7 @@ def test_unsupported_parameters_are_refused_by_name(sdk, kwargs, parameter):
 
 @pytest.mark.parametrize("data, parameter", [
     ({"FriendlyName": "Acme", "Psd2Enabled": "true"}, "Psd2Enabled"),
-    ({"FriendlyName": "Acme", "Totp.Issuer": "Acme"}, "Totp.Issuer"),
+    ({"FriendlyName": "Acme", "Whatsapp.MsgServiceSid": "MG" + "0" * 32}, "Whatsapp.MsgServiceSid"),
 ])
 def test_unsupported_parameters_raw(live, data, parameter):
     _assert_invalid(_post(live, "/v2/Services", data), parameter, "not supported")
@@ -330,3 +331,28 @@ def test_custom_friendly_name_is_checked_like_friendly_name(sdk, service, standi
         sdk.verify.v2.services(service.sid).verifications.create(to=MOBILE, channel="sms", custom_friendly_name=name)
     assert raised.value.code == 60200 and "CustomFriendlyName" in raised.value.msg
     assert standin.messages(MOBILE) == []
+
+
+# -- TOTP settings: the defaults of the service's TOTP factors -----------------------------------
+
+def test_totp_settings_default_then_change(sdk):
+    created = sdk.verify.v2.services.create(friendly_name="Acme")
+    assert created.totp == {"issuer": "Acme", "time_step": 30, "code_length": 6, "skew": 1}
+    updated = sdk.verify.v2.services(created.sid).update(totp_issuer="Acme Corp", totp_time_step=60,
+                                                        totp_code_length=8, totp_skew=0)
+    assert updated.totp == {"issuer": "Acme Corp", "time_step": 60, "code_length": 8, "skew": 0}
+    assert sdk.verify.v2.services(created.sid).fetch().totp == updated.totp
+    # The issuer follows the friendly name until it is set.
+    renamed = sdk.verify.v2.services.create(friendly_name="Plain", totp_skew=2)
+    renamed = sdk.verify.v2.services(renamed.sid).update(friendly_name="Plain Renamed")
+    assert renamed.totp == {"issuer": "Plain Renamed", "time_step": 30, "code_length": 6, "skew": 2}
+
+
+@pytest.mark.parametrize("data, parameter", [
+    ({"Totp.TimeStep": "19"}, "Totp.TimeStep"), ({"Totp.TimeStep": "61"}, "Totp.TimeStep"),
+    ({"Totp.CodeLength": "2"}, "Totp.CodeLength"), ({"Totp.CodeLength": "9"}, "Totp.CodeLength"),
+    ({"Totp.Skew": "3"}, "Totp.Skew"), ({"Totp.Skew": "-1"}, "Totp.Skew"),
+    ({"Totp.Issuer": "x" * 65}, "Totp.Issuer"), ({"Totp.Issuer": "<b>"}, "Totp.Issuer"),
+])
+def test_totp_settings_out_of_range_are_refused(live, data, parameter):
+    _assert_invalid(_post(live, "/v2/Services", {"FriendlyName": "Acme", **data}), parameter)

@@ -25,11 +25,16 @@ SERVICE_DEFAULTS = {
     "do_not_share_warning_enabled": False,
     "custom_code_enabled": False,
     "code_expiry_seconds": 600,
+    # TOTP factors' defaults (Verify's `totp` object); no issuer: the friendly name is the issuer
+    "totp_issuer": None,
+    "totp_time_step": 30,
+    "totp_code_length": 6,
+    "totp_skew": 1,
     # telverify's abuse-protection overrides; None follows the deployment's LIMIT_* settings
     **dict.fromkeys(PROTECTION_FIELDS),
 }
 _BOOLEAN_FIELDS = {k for k, v in SERVICE_DEFAULTS.items() if isinstance(v, bool)}
-_INT_FIELDS = {"code_length", "code_expiry_seconds"}
+_INT_FIELDS = {"code_length", "code_expiry_seconds", "totp_time_step", "totp_code_length", "totp_skew"}
 
 
 def service_to_redis(settings: dict) -> dict[str, str]:

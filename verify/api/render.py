@@ -39,7 +39,10 @@ def service(data: dict) -> dict:
         "tts_name": data["tts_name"],
         "do_not_share_warning_enabled": data["do_not_share_warning_enabled"],
         "custom_code_enabled": data["custom_code_enabled"],
-        "push": {}, "totp": {}, "whatsapp": {}, "passkeys": {},
+        "push": {},
+        "totp": {"issuer": data["totp_issuer"] or data["friendly_name"], "time_step": data["totp_time_step"],
+                 "code_length": data["totp_code_length"], "skew": data["totp_skew"]},
+        "whatsapp": {}, "passkeys": {},
         "default_template_sid": None,
         "verify_event_subscription_enabled": False,
         "code_expiry_seconds": data["code_expiry_seconds"],  # telverify: per-service code lifetime

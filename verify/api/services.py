@@ -16,9 +16,9 @@ PROTECTION = {
     "AllowedCountries": ("allowed_countries", rules.AllowedCountries.parse),
 }
 SETTINGS = {"FriendlyName", "CodeLength", "LookupEnabled", "SkipSmsToLandlines", "DtmfInputRequired", "TtsName",
-            "DoNotShareWarningEnabled", "CustomCodeEnabled", "CodeExpirySeconds", *PROTECTION}
-UNSUPPORTED = {"Psd2Enabled", "Push.IncludeDate", "Push.ApnCredentialSid", "Push.FcmCredentialSid", "Totp.Issuer",
-               "Totp.TimeStep", "Totp.CodeLength", "Totp.Skew", "DefaultTemplateSid", "Whatsapp.MsgServiceSid",
+            "DoNotShareWarningEnabled", "CustomCodeEnabled", "CodeExpirySeconds", "Totp.Issuer", "Totp.TimeStep",
+            "Totp.CodeLength", "Totp.Skew", *PROTECTION}
+UNSUPPORTED = {"Psd2Enabled", "Push.IncludeDate", "Push.ApnCredentialSid", "Push.FcmCredentialSid", "DefaultTemplateSid", "Whatsapp.MsgServiceSid",
                "Whatsapp.From", "Passkeys.RelyingParty.Id", "Passkeys.RelyingParty.Name",
                "Passkeys.RelyingParty.Origins", "Passkeys.AuthenticatorAttachment",
                "Passkeys.DiscoverableCredentials", "Passkeys.UserVerification", "VerifyEventSubscriptionEnabled"}
@@ -30,6 +30,11 @@ def _settings_from(values: dict, creating: bool) -> dict:
         "code_length": forms.integer(values, "CodeLength", 4, 10),
         "code_expiry_seconds": forms.integer(values, "CodeExpirySeconds", 30, 86400),
         "tts_name": forms.text(values, "TtsName", 64),
+        # TOTP factors' defaults, within Verify's ranges (a factor's Config.* overrides them)
+        "totp_issuer": forms.display_name(values, "Totp.Issuer"),
+        "totp_time_step": forms.integer(values, "Totp.TimeStep", 20, 60),
+        "totp_code_length": forms.integer(values, "Totp.CodeLength", 3, 8),
+        "totp_skew": forms.integer(values, "Totp.Skew", 0, 2),
     }
     for param, name in (("LookupEnabled", "lookup_enabled"), ("SkipSmsToLandlines", "skip_sms_to_landlines"),
                         ("DtmfInputRequired", "dtmf_input_required"), ("CustomCodeEnabled", "custom_code_enabled"),
