@@ -20,17 +20,20 @@ from verify.core import Core, core
 from verify.errors import VerifyError
 from verify.form_request import MAX_BODY, FormRequest
 from verify.lockouts import Lockouts
+from verify.methods import Methods
 from verify.protection.admission import Admission, lockout_arguments
 from verify.protection.auth_failures import AuthGuard
 from verify.protection.windows import Limiter
 from verify.rate_limits import RateLimits
 from verify.safe_list import SafeList
+from verify.sealing import Keyring
 from verify.services import Services
 from verify.sids import NumberTags
 from verify.store.admin import AdminStore
 from verify.store.audit import AuditStore
 from verify.store.connection import connect
 from verify.store.lockouts import LockoutStore
+from verify.store.methods import MethodStore
 from verify.store.services import ServiceStore
 from verify.store.upgrade import Adoption
 from verify.store.verifications import Store
@@ -103,7 +106,9 @@ def _build_core(settings: Settings) -> Core:
                 auth_guard=AuthGuard(limiter, settings), channels=channels,
                 adoption=Adoption(redis_client, settings.first_account_sid),
                 lockouts=Lockouts(LockoutStore(redis_client, tags), services),
-                audit=AuditLog(AuditStore(redis_client), tags, settings.audit_retention_days))
+                audit=AuditLog(AuditStore(redis_client), tags, settings.audit_retention_days),
+                methods=Methods.build(MethodStore(redis_client), services,
+                                      Keyring(settings.secret_key, settings.secret_key_previous, b"totp seed")))
 
 
 def _register_health(app: Flask) -> None:

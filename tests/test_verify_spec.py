@@ -35,6 +35,7 @@ EXTENSIONS = {
                           "limit_verifications_per_number", "limit_sends_per_prefix", "limit_sends_per_service",
                           "allowed_countries"},
     "verify.v2.service.verification": {"date_expires", "call_outcome", "fraud_reported"},
+    "verify.v2.service.entity": {"default_factor_sid"},
 }
 # ...and the channel telverify adds: press # to approve.
 CHANNEL_ENUMS = ("verification_enum_channel", "verification_check_enum_channel")

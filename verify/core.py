@@ -14,6 +14,7 @@ from redis.cluster import RedisCluster
 
 from .audit import AuditLog
 from .lockouts import Lockouts
+from .methods import Methods
 from .protection.auth_failures import AuthGuard
 from .protection.windows import Limiter
 from .rate_limits import RateLimits
@@ -43,6 +44,7 @@ class Core:
     adoption: Adoption  # what was stored before accounts (verify/store/upgrade.py)
     lockouts: Lockouts  # a number's lockout, as the help desk reads and clears it
     audit: AuditLog  # what admins did through /admin
+    methods: Methods  # Verify's Entities, Factors and Challenges
 
     def check_store(self) -> None:
         """Raise the store's error unless Redis answers (readiness)."""

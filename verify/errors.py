@@ -17,6 +17,10 @@ DUPLICATE_INTERVAL = 60211  # a bucket's Interval, within its rate limit
 CHANNEL_DISABLED = 60223
 FRAUD_GUARD = 60410  # a surge to one range of numbers (SMS pumping)
 ALREADY_LISTED = 60411  # the number is in the SafeList already
+ENTITY_EXISTS = 60301  # an Entity's Identity, within its service (409)
+CHALLENGE_MAX_ATTEMPTS = 60308  # a challenge took its 5 codes (429)
+FACTOR_MAX_ATTEMPTS = 60310  # an unverified factor took its 5 wrong codes (429)
+FACTOR_UNVERIFIED = 60318  # a challenge for a factor not verified yet (403)
 DELIVERY_BLOCKED = 60605  # a country, number type or fraud block we never reach
 # Twilio's platform-wide
 AUTHENTICATE = 20003

@@ -15,6 +15,9 @@ ATTEMPT = "VL"
 RATE_LIMIT = "RK"
 BUCKET = "BL"
 SAFE_LIST = "GN"
+ENTITY = "YE"
+FACTOR = "YF"
+CHALLENGE = "YC"
 AUDIT_ENTRY = "AE"  # an admin action in the audit log (Twilio's prefix for a Monitor Event)
 
 # A number's tag: a short keyed digest of it, which leads the hex part of each verification sid

@@ -6,4 +6,5 @@ from .auth import require_application
 bp = Blueprint("verify_v2", __name__, url_prefix="/v2")
 bp.before_request(require_application)
 
-from . import blocked, rate_limits, safe_list, services, verifications  # noqa: E402,F401  (register routes on bp)
+# Each module registers its routes on bp.
+from . import blocked, challenges, entities, factors, rate_limits, safe_list, services, verifications  # noqa: E402,F401

@@ -18,8 +18,9 @@ PROTECTION = {
 SETTINGS = {"FriendlyName", "CodeLength", "LookupEnabled", "SkipSmsToLandlines", "DtmfInputRequired", "TtsName",
             "DoNotShareWarningEnabled", "CustomCodeEnabled", "CodeExpirySeconds", "Totp.Issuer", "Totp.TimeStep",
             "Totp.CodeLength", "Totp.Skew", *PROTECTION}
-UNSUPPORTED = {"Psd2Enabled", "Push.IncludeDate", "Push.ApnCredentialSid", "Push.FcmCredentialSid", "DefaultTemplateSid", "Whatsapp.MsgServiceSid",
-               "Whatsapp.From", "Passkeys.RelyingParty.Id", "Passkeys.RelyingParty.Name",
+UNSUPPORTED = {"Psd2Enabled", "Push.IncludeDate", "Push.ApnCredentialSid", "Push.FcmCredentialSid",
+               "DefaultTemplateSid", "Whatsapp.MsgServiceSid", "Whatsapp.From", "Passkeys.RelyingParty.Id",
+               "Passkeys.RelyingParty.Name",
                "Passkeys.RelyingParty.Origins", "Passkeys.AuthenticatorAttachment",
                "Passkeys.DiscoverableCredentials", "Passkeys.UserVerification", "VerifyEventSubscriptionEnabled"}
 
@@ -84,6 +85,7 @@ def update_service(service_sid):
 @bp.delete("/Services/<service_sid>")
 def delete_service(service_sid):
     core().services.delete(service_sid)
+    core().methods.entities.forget_service(service_sid)  # with their factors and challenges
     return "", 204
 
 

@@ -58,6 +58,29 @@ first time they read it (store/lua/record.lua), and a fetch reads such a hash as
 
 A number's lockout (`lockout()`) is a hash {until, level}; its failed checks (`failed_checks()`)
 a sorted set of "<record name>:<check>" scored by time.
+
+An entity of Verify's Entities, Factors and Challenges (verify/methods/) keeps every key under its
+own tag, `{VA...:e:<identity>}` (`entity_prefix()`), so each change to it, its factors and its
+challenges is one script; the service's index of its entities (`entities_index()`) is in the
+service's slot, written after the entity's script. The keys under an entity's prefix:
+
+    entity      hash: sid (YE), ca (created, epoch s), ua (updated), df (the default factor's sid:
+                telverify's, empty until a factor is verified), sq (the last sequence number given
+                to one of its factors: their creation order)
+    factors     sorted set of its factor sids, scored by sequence number (creation order)
+    f:<YF sid>  hash: a factor: ty (type: totp), fn (friendly name), st (unverified, verified),
+                ca, ua, at (wrong codes while unverified), and per type:
+                totp: sd (the seed, sealed: verify/sealing.py, bound to the factor's sid), ts (time
+                      step), cl (code length), sk (skew), al (sha1, sha256, sha512), lc (the
+                      highest time-step counter ever accepted: a code is accepted once; -1: none)
+    challenges  sorted set of its challenge sids, scored by creation time (trimmed: see below)
+    c:<YC sid>  hash: a challenge: fa (factor sid), st (pending, approved, expired), ca, ua, ra
+                (responded, empty until then), ex (expires, epoch s), at (codes tried), dt
+                (details, JSON: {message, fields}), hd (hidden details, JSON)
+
+A challenge is kept CHALLENGE_RETENTION_SECONDS (store/methods.py) after it expires or is
+approved, and an entity keeps at most its newest CHALLENGES_KEPT: the challenge scripts trim the
+rest, and a TTL drops the hash of one nobody touches again. Entities and factors last until deleted.
 """
 from __future__ import annotations
 
@@ -175,6 +198,39 @@ def failed_checks(service_sid: str, tag: str) -> str:
 def lockout(service_sid: str, tag: str) -> str:
     """Hash {until, level}: the number's checks are refused until `until`."""
     return slot_prefix(service_sid, tag) + "lockout"
+
+
+# -- Verify's Entities, Factors and Challenges (verify/methods/) ----------------------------------
+
+def entities_index(service_sid: str) -> str:
+    """Sorted set of a service's entities' identities, scored by creation time."""
+    return service_tag(service_sid) + "entities"
+
+
+def entity_prefix(service_sid: str, identity: str) -> str:
+    """Prefix of every key of one entity (its slot); Lua builds its factors' and challenges' keys
+    from it. An identity holds only letters, digits and dashes, never a brace."""
+    return f"{PREFIX}:{{{service_sid}:e:{identity}}}:"
+
+
+def entity(service_sid: str, identity: str) -> str:
+    return entity_prefix(service_sid, identity) + "entity"
+
+
+def factors_index(service_sid: str, identity: str) -> str:
+    return entity_prefix(service_sid, identity) + "factors"
+
+
+def factor(service_sid: str, identity: str, factor_sid: str) -> str:
+    return entity_prefix(service_sid, identity) + "f:" + factor_sid
+
+
+def challenges_index(service_sid: str, identity: str) -> str:
+    return entity_prefix(service_sid, identity) + "challenges"
+
+
+def challenge(service_sid: str, identity: str, challenge_sid: str) -> str:
+    return entity_prefix(service_sid, identity) + "c:" + challenge_sid
 
 
 LIMITS_NAMESPACE = f"{PREFIX}-limits"  # prefix of the `limits` library's counters

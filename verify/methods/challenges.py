@@ -1,0 +1,103 @@
+"""The operations on challenges of TOTP factors: create (with a code, or without and tried later),
+read, list, try a code.
+
+A challenge takes at most MAX_CODES codes (then 60308) until it expires (DEFAULT_LIFETIME after it
+is created unless ExpirationDate says otherwise, at most MAX_LIFETIME). The factor's highest
+accepted time-step counter makes each code good once, across all its challenges.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+from .. import errors, sids
+from ..errors import VerifyError
+from ..store.methods import MethodStore
+from .entities import Entities
+from .factors import Factors, factor_not_found
+from .model import Challenge
+
+MAX_CODES = 5
+DEFAULT_LIFETIME = 5 * 60
+MAX_LIFETIME = 60 * 60
+
+
+def challenge_not_found(identity: str, sid: str) -> VerifyError:
+    return errors.not_found(f"Challenge {sid} was not found for entity {identity}.")
+
+
+def _unverified(factor_sid: str) -> VerifyError:
+    return VerifyError(errors.FACTOR_UNVERIFIED, f"Factor {factor_sid} is not verified: verify it with a code "
+                       "before challenging it.", 403)
+
+
+class Challenges:
+    def __init__(self, store: MethodStore, entities: Entities, factors: Factors):
+        self.store = store
+        self.entities = entities
+        self.factors = factors
+
+    def create(self, service_sid: str, identity: str, factor_sid: str, code: str | None,
+               expires: float | None, details: dict | None, hidden_details: dict | None) -> Challenge:
+        entity = self.entities.get(service_sid, identity)
+        now = time.time()
+        if expires is not None and not now < expires <= now + MAX_LIFETIME:
+            raise errors.invalid("Invalid parameter `ExpirationDate`: a date-time after now and at most "
+                                 f"{MAX_LIFETIME // 60} minutes from now.")
+        stored = self.factors.stored(service_sid, identity, factor_sid)
+        if stored is None:
+            raise factor_not_found(identity, factor_sid)
+        if stored["st"] != "verified":
+            raise _unverified(factor_sid)
+        counter = None if code is None else self.factors.counter(service_sid, identity, factor_sid, stored, code)
+        sid = sids.new_sid(sids.CHALLENGE)
+        outcome = self.store.create_challenge(
+            service_sid, identity, sid, factor_sid, now, expires or now + DEFAULT_LIFETIME, counter,
+            json.dumps(details, separators=(",", ":")) if details else "",
+            json.dumps(hidden_details, separators=(",", ":")) if hidden_details else "")
+        if outcome == "no_factor":  # deleted meanwhile
+            raise factor_not_found(identity, factor_sid)
+        if outcome == "unverified":
+            raise _unverified(factor_sid)
+        return self._read(entity, sid)
+
+    def get(self, service_sid: str, identity: str, sid: str) -> Challenge:
+        return self._read(self.entities.get(service_sid, identity), sid)
+
+    def list(self, service_sid: str, identity: str, factor_sid: str | None, status: str | None,
+             newest_first: bool, offset: int, limit: int) -> list[Challenge]:
+        entity, now = self.entities.get(service_sid, identity), time.time()
+        found = [Challenge.from_hash(entity, raw, now) for raw in self.store.challenges(service_sid, identity,
+                                                                                          newest_first)]
+        found = [c for c in found if (factor_sid is None or c.factor_sid == factor_sid)
+                 and (status is None or c.status == status)]
+        return found[offset:offset + limit]
+
+    def update(self, service_sid: str, identity: str, sid: str, code: str) -> Challenge:
+        """Try a code: approved when valid and new; else the challenge stays pending and the code
+        is counted. An ended challenge answers as it is and counts nothing."""
+        entity = self.entities.get(service_sid, identity)
+        challenge = self._read(entity, sid)
+        if challenge.status != "pending":
+            return challenge
+        stored = self.factors.stored(service_sid, identity, challenge.factor_sid)
+        if stored is None:
+            raise factor_not_found(identity, challenge.factor_sid)
+        counter = self.factors.counter(service_sid, identity, challenge.factor_sid, stored, code)
+        outcome = self.store.update_challenge(service_sid, identity, sid, challenge.factor_sid, time.time(),
+                                              counter, MAX_CODES)
+        if outcome == "missing":
+            raise challenge_not_found(identity, sid)
+        if outcome == "no_factor":
+            raise factor_not_found(identity, challenge.factor_sid)
+        if outcome == "max":
+            raise VerifyError(errors.CHALLENGE_MAX_ATTEMPTS, f"Challenge {sid} took {MAX_CODES} codes: create a new "
+                              "challenge.", 429)
+        return self._read(entity, sid)
+
+    def _read(self, entity, sid: str) -> Challenge:
+        raw = self.store.challenge(entity.service_sid, entity.identity, sid) \
+            if sids.is_sid(sid, sids.CHALLENGE) else None
+        if raw is None:
+            raise challenge_not_found(entity.identity, sid)
+        return Challenge.from_hash(entity, raw, time.time())

@@ -1,0 +1,132 @@
+"""The `totp` factor type: an authenticator app's time-based codes (RFC 6238), with pyotp.
+
+The seed is made with `secrets` (or given as `Binding.Secret`), answered once when the factor is
+created, and kept sealed (verify/sealing.py) under SECRET_KEY, bound to the factor's sid. A code
+is matched to the time-step counter it was made for, within ±skew steps of now; the factor keeps
+the highest counter it ever accepted, and the store's scripts refuse a code whose counter is not
+above it, so each code is accepted once.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import io
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
+
+import pyotp
+import segno
+
+from ..sealing import Keyring
+
+NAME = "totp"
+ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
+SEED_BYTES = 20  # 160 bits, as RFC 4226 recommends; answered as 32 base32 characters
+MIN_SECRET_BITS = 128  # RFC 4226's least for a shared secret
+
+
+@dataclass(frozen=True)
+class TotpConfig:
+    time_step: int
+    code_length: int
+    skew: int
+    alg: str
+
+    @classmethod
+    def of_service(cls, service: dict) -> TotpConfig:
+        return cls(service["totp_time_step"], service["totp_code_length"], service["totp_skew"], "sha1")
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str]) -> TotpConfig:
+        return cls(int(fields["ts"]), int(fields["cl"]), int(fields["sk"]), fields["al"])
+
+    def changed(self, changes: dict) -> TotpConfig:
+        """With the `time_step`, `code_length`, `skew` and `alg` of `changes` that are not None."""
+        return TotpConfig(**{name: changes.get(name) if changes.get(name) is not None else getattr(self, name)
+                             for name in ("time_step", "code_length", "skew", "alg")})
+
+    def fields(self) -> dict[str, str]:
+        return {"ts": str(self.time_step), "cl": str(self.code_length), "sk": str(self.skew), "al": self.alg}
+
+    def render(self) -> dict:
+        return {"alg": self.alg, "skew": self.skew, "code_length": self.code_length, "time_step": self.time_step}
+
+
+def parse_secret(value: str) -> str | None:
+    """A base32 secret (case and padding as anyone writes them) in canonical form; None when it is
+    not base32 or too short to be safe."""
+    canonical = re.sub(r"[\s=]", "", value).upper()
+    if not re.fullmatch(r"[A-Z2-7]{1,256}", canonical) or len(canonical) * 5 < MIN_SECRET_BITS:
+        return None
+    try:
+        base64.b32decode(canonical + "=" * (-len(canonical) % 8))
+    except binascii.Error:
+        return None
+    return canonical
+
+
+def uri(secret: str, config: TotpConfig, issuer: str, account: str) -> str:
+    """The key URI an authenticator app reads (Google Authenticator's format), every parameter
+    named as Verify names them."""
+    query = urlencode({"secret": secret, "issuer": issuer, "algorithm": config.alg.upper(),
+                       "digits": config.code_length, "period": config.time_step}, quote_via=quote)
+    return f"otpauth://totp/{quote(issuer, safe='')}:{quote(account, safe='')}?{query}"
+
+
+def qr_svg(key_uri: str) -> str:
+    """A QR code of the key URI as an SVG image in a data: URI, ready for an <img src>."""
+    buffer = io.BytesIO()
+    segno.make(key_uri, error="m").save(buffer, kind="svg", scale=4, border=4, xmldecl=False)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def matched_counter(secret: str, config: TotpConfig, code: str, now: float) -> int:
+    """The highest time-step counter within ±skew of `now` whose code `code` is; -1 for none.
+    Every candidate is compared, in constant time, whatever matched before."""
+    totp = pyotp.TOTP(secret, digits=config.code_length, digest=ALGORITHMS[config.alg], interval=config.time_step)
+    current = totp.timecode(now)
+    given = code.encode()
+    found = -1
+    for counter in range(current - config.skew, current + config.skew + 1):
+        if hmac.compare_digest(totp.generate_otp(counter).encode(), given) and counter >= 0:
+            found = counter
+    return found
+
+
+class TotpMethod:
+    """What factors.py asks of a factor type: its stored fields, its answer, its codes."""
+
+    name = NAME
+
+    def __init__(self, keyring: Keyring):
+        self.keyring = keyring
+
+    def new(self, factor_sid: str, service: dict, friendly_name: str, options: dict) -> tuple[dict, dict]:
+        """(the factor's stored fields, its binding: answered once). `options`: time_step,
+        code_length, skew, alg (None: the service's), secret (None: one is made)."""
+        config = TotpConfig.of_service(service).changed(options)
+        secret = options.get("secret") or base64.b32encode(secrets.token_bytes(SEED_BYTES)).decode()
+        key_uri = uri(secret, config, service["totp_issuer"] or service["friendly_name"], friendly_name)
+        fields = {**config.fields(), "sd": self.keyring.seal(secret.encode(), factor_sid)}
+        # telverify: `qr_svg`, the QR code of `uri`, answered with the secret and never again
+        return fields, {"secret": secret, "uri": key_uri, "qr_svg": qr_svg(key_uri)}
+
+    @staticmethod
+    def changes(stored: dict, options: dict) -> dict[str, str]:
+        return TotpConfig.from_fields(stored).changed(options).fields()
+
+    @staticmethod
+    def config(stored: dict) -> dict:
+        return TotpConfig.from_fields(stored).render()
+
+    def counter(self, factor_sid: str, stored: dict, code: str) -> tuple[int, str | None]:
+        """(the counter `code` matched, -1 for none; the seed sealed again under the current
+        SECRET_KEY when it was sealed under the previous one, else None)."""
+        opened = self.keyring.open(stored["sd"], factor_sid)
+        counter = matched_counter(opened.plaintext.decode(), TotpConfig.from_fields(stored), code, time.time())
+        return counter, self.keyring.seal(opened.plaintext, factor_sid) if opened.stale else None

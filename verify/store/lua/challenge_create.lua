@@ -1,0 +1,37 @@
+#!lua
+-- Create a challenge of a verified factor and, given a code, approve it when the code matched a
+-- time-step counter above every one the factor accepted before (a code is accepted once).
+-- Trims the entity's challenges: those ended longer than the retention ago, and beyond the cap.
+-- KEYS[1] the factor (hash)   KEYS[2] the entity's challenges (sorted set)   KEYS[3] the challenge
+-- ARGV: 1 the challenge's sid, 2 the factor's sid, 3 now (epoch s), 4 when it expires (epoch s),
+--       5 the counter the code matched ('' for no code, -1 when it matched none),
+--       6 retention (s) after it expires, 7 most challenges kept per entity, 8 details (JSON or ''),
+--       9 hidden details (JSON or ''), 10 the entity's key prefix (a challenge is prefix .. 'c:' .. sid)
+-- Returns {status}: 'approved' or 'pending'; or {'no_factor'} or {'unverified'}
+local status, last = unpack(redis.call('HMGET', KEYS[1], 'st', 'lc'))
+if not status then return {'no_factor'} end
+if status ~= 'verified' then return {'unverified'} end
+local now, expires, keep = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6])
+-- A challenge lives at most an hour; one created longer than an hour and the retention ago is over.
+local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - keep - 3600))
+local excess = redis.call('ZCARD', KEYS[2]) - #stale - tonumber(ARGV[7]) + 1
+if excess > 0 then
+  for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], #stale, #stale + excess - 1)) do table.insert(stale, sid) end
+end
+for _, sid in ipairs(stale) do
+  redis.call('DEL', ARGV[10] .. 'c:' .. sid)
+  redis.call('ZREM', KEYS[2], sid)
+end
+local result, responded, attempts = 'pending', '', 0
+if ARGV[5] ~= '' then
+  attempts = 1
+  if tonumber(ARGV[5]) >= 0 and tonumber(ARGV[5]) > tonumber(last) then
+    result, responded = 'approved', ARGV[3]
+    redis.call('HSET', KEYS[1], 'lc', ARGV[5])
+  end
+end
+redis.call('HSET', KEYS[3], 'sid', ARGV[1], 'fa', ARGV[2], 'st', result, 'ca', ARGV[3], 'ua', ARGV[3],
+           'ra', responded, 'ex', ARGV[4], 'at', attempts, 'dt', ARGV[8], 'hd', ARGV[9])
+redis.call('EXPIRE', KEYS[3], math.ceil(expires - now + keep))
+redis.call('ZADD', KEYS[2], now, ARGV[1])
+return {result}

@@ -1,0 +1,7 @@
+#!lua
+-- Store a factor's seed sealed again under the current SECRET_KEY, unless it changed meanwhile.
+-- KEYS[1] the factor (hash)   ARGV: 1 the sealed seed as read, 2 the same seed sealed again
+-- Returns 1 when stored, else 0
+if redis.call('HGET', KEYS[1], 'sd') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'sd', ARGV[2])
+return 1

@@ -1,0 +1,157 @@
+"""Verify's Entities, Factors and Challenges in Redis (the keys: store/keys.py's legend).
+
+Every change to one entity, its factors or its challenges is one script in the entity's slot. The
+service's index of entities lives in the service's slot: an entity is added to it after its script
+created it and removed after its script deleted it, both idempotently, so a listing skips an
+identity whose entity is gone.
+"""
+from __future__ import annotations
+
+import redis
+from redis.cluster import RedisCluster
+
+from . import keys
+from .scripts import load_scripts
+
+CHALLENGE_RETENTION_SECONDS = 30 * 24 * 3600  # an ended challenge stays readable this long
+CHALLENGES_KEPT = 1000  # per entity: the newest; creating one more drops the oldest
+FACTORS_PER_ENTITY = 50  # an entity holds at most this many factors
+LIST_ALL = 10_000  # more than an entity ever holds (CHALLENGES_KEPT, FACTORS_PER_ENTITY)
+
+SCRIPTS = ("entity_create", "entity_default", "entity_delete", "factor_create", "factor_update", "factor_delete",
+           "factor_reseal", "challenge_create", "challenge_update")
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _hash(raw: dict) -> dict[str, str]:
+    return {_text(k): _text(v) for k, v in raw.items()}
+
+
+def _flat(fields: dict[str, str]) -> list[str]:
+    return [item for pair in fields.items() for item in pair]
+
+
+class MethodStore:
+    def __init__(self, client: redis.Redis | RedisCluster):
+        self.redis = client
+        self._scripts = load_scripts(client, SCRIPTS)
+
+    def _run(self, name: str, script_keys: list[str], args: list):
+        result = self._scripts[name](keys=script_keys, args=[str(a) for a in args])
+        return [str(_text(item)) for item in result] if isinstance(result, list) else _text(result)
+
+    # -- entities ------------------------------------------------------------------------------
+    def create_entity(self, service_sid: str, identity: str, sid: str, now: float) -> bool:
+        """False when the identity has an entity already."""
+        created = self._run("entity_create", [keys.entity(service_sid, identity)], [sid, repr(now)]) == 1
+        self.redis.zadd(keys.entities_index(service_sid), {identity: now}, nx=True)
+        return created
+
+    def entity(self, service_sid: str, identity: str) -> dict[str, str] | None:
+        raw = self.redis.hgetall(keys.entity(service_sid, identity))
+        return _hash(raw) if raw else None
+
+    def entities(self, service_sid: str, offset: int, limit: int) -> list[tuple[str, dict[str, str]]]:
+        """(identity, entity) in creation order; an identity whose entity is gone is skipped."""
+        identities = [_text(i) for i in
+                      self.redis.zrange(keys.entities_index(service_sid), offset, offset + limit - 1)]
+        found = [(identity, self.entity(service_sid, identity)) for identity in identities]
+        return [(identity, entity) for identity, entity in found if entity]
+
+    def set_default_factor(self, service_sid: str, identity: str, factor_sid: str, now: float) -> str:
+        return self._run("entity_default", [keys.entity(service_sid, identity),
+                                            keys.factor(service_sid, identity, factor_sid)], [factor_sid, repr(now)])
+
+    def delete_entity(self, service_sid: str, identity: str) -> bool:
+        deleted = self._run("entity_delete", [keys.entity(service_sid, identity),
+                                              keys.factors_index(service_sid, identity),
+                                              keys.challenges_index(service_sid, identity)],
+                            [keys.entity_prefix(service_sid, identity)]) == 1
+        self.redis.zrem(keys.entities_index(service_sid), identity)
+        return deleted
+
+    def forget_service(self, service_sid: str) -> None:
+        """Delete every entity of a deleted service, each in its own script; the index goes last."""
+        index = keys.entities_index(service_sid)
+        while identities := self.redis.zrange(index, 0, 499):
+            for identity in identities:
+                self.delete_entity(service_sid, _text(identity))
+
+    # -- factors -------------------------------------------------------------------------------
+    def create_factor(self, service_sid: str, identity: str, entity_sid: str, factor_sid: str, now: float,
+                      fields: dict[str, str]) -> str:
+        """'created', 'created_entity' (the entity too) or 'full'."""
+        result = self._run("factor_create", [keys.entity(service_sid, identity),
+                                             keys.factors_index(service_sid, identity),
+                                             keys.factor(service_sid, identity, factor_sid)],
+                           [entity_sid, factor_sid, repr(now), FACTORS_PER_ENTITY, *_flat(fields)])
+        if result[0] == "full":
+            return "full"
+        if result[1] == "1":
+            self.redis.zadd(keys.entities_index(service_sid), {identity: now}, nx=True)
+            return "created_entity"
+        return "created"
+
+    def factor(self, service_sid: str, identity: str, factor_sid: str) -> dict[str, str] | None:
+        raw = self.redis.hgetall(keys.factor(service_sid, identity, factor_sid))
+        return _hash(raw) if raw else None
+
+    def factors(self, service_sid: str, identity: str, offset: int = 0, limit: int = LIST_ALL) -> list[dict]:
+        """The entity's factors in creation order."""
+        sids = self.redis.zrange(keys.factors_index(service_sid, identity), offset, offset + limit - 1)
+        return self._hashes([keys.factor(service_sid, identity, _text(sid)) for sid in sids])
+
+    def update_factor(self, service_sid: str, identity: str, factor_sid: str, now: float, counter: int | None,
+                      max_attempts: int, changes: dict[str, str]) -> str:
+        """'ok', 'missing' or 'max'. `counter`: None without a code, -1 for a code that matched none."""
+        return self._run("factor_update", [keys.entity(service_sid, identity),
+                                           keys.factor(service_sid, identity, factor_sid)],
+                         [factor_sid, repr(now), "" if counter is None else counter, max_attempts,
+                          *_flat(changes)])[0]
+
+    def reseal(self, service_sid: str, identity: str, factor_sid: str, sealed: str, resealed: str) -> bool:
+        return self._run("factor_reseal", [keys.factor(service_sid, identity, factor_sid)], [sealed, resealed]) == 1
+
+    def delete_factor(self, service_sid: str, identity: str, factor_sid: str, now: float) -> bool:
+        return self._run("factor_delete", [keys.entity(service_sid, identity),
+                                           keys.factors_index(service_sid, identity),
+                                           keys.factor(service_sid, identity, factor_sid)],
+                         [factor_sid, keys.entity_prefix(service_sid, identity), repr(now)]) == 1
+
+    # -- challenges ----------------------------------------------------------------------------
+    def create_challenge(self, service_sid: str, identity: str, sid: str, factor_sid: str, now: float,
+                         expires: float, counter: int | None, details: str, hidden: str) -> str:
+        """'approved', 'pending', 'no_factor' or 'unverified'."""
+        return self._run("challenge_create", [keys.factor(service_sid, identity, factor_sid),
+                                              keys.challenges_index(service_sid, identity),
+                                              keys.challenge(service_sid, identity, sid)],
+                         [sid, factor_sid, repr(now), repr(expires), "" if counter is None else counter,
+                          CHALLENGE_RETENTION_SECONDS, CHALLENGES_KEPT, details, hidden,
+                          keys.entity_prefix(service_sid, identity)])[0]
+
+    def challenge(self, service_sid: str, identity: str, sid: str) -> dict[str, str] | None:
+        raw = self.redis.hgetall(keys.challenge(service_sid, identity, sid))
+        return _hash(raw) if raw else None
+
+    def challenges(self, service_sid: str, identity: str, newest_first: bool) -> list[dict]:
+        """Every challenge the entity keeps (at most CHALLENGES_KEPT), in creation order."""
+        sids = self.redis.zrange(keys.challenges_index(service_sid, identity), 0, -1, desc=newest_first)
+        return self._hashes([keys.challenge(service_sid, identity, _text(sid)) for sid in sids])
+
+    def update_challenge(self, service_sid: str, identity: str, sid: str, factor_sid: str, now: float,
+                         counter: int, max_attempts: int) -> str:
+        return self._run("challenge_update", [keys.challenge(service_sid, identity, sid),
+                                              keys.factor(service_sid, identity, factor_sid)],
+                         [repr(now), counter, max_attempts, factor_sid])[0]
+
+    def _hashes(self, names: list[str]) -> list[dict]:
+        """The hashes, read in one round trip (they share a slot); those gone meanwhile skipped."""
+        if not names:
+            return []
+        with self.redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hgetall(name)
+            return [_hash(raw) for raw in pipe.execute() if raw]
