@@ -193,12 +193,14 @@ def parameters(method: str, path: str) -> tuple[list[str], list[str]]:
 
 
 SPEC_OPERATIONS = [(method, path) for path, item in SPEC["paths"].items() for method in METHODS if method in item]
-_OURS = re.compile(r"/v2/(SafeList/.*|Services(/{\w+}(/(Verifications.*|VerificationCheck|RateLimits.*))?)?)")
+_OURS = re.compile(r"/v2/(SafeList/.*|Services(/{\w+}(/(Verifications.*|VerificationCheck|RateLimits.*"
+                   r"|Entities(/{Identity}(/(Factors.*|Challenges(/{Sid})?))?)?))?)?)")
 # telverify's own operations, which the spec has not: (form names, query names)
 OWN = {("get", "/v2/Services/{ServiceSid}/BlockedNumbers"): ([], ["PageSize", "Page", "PageToken"]),
        ("post", "/v2/Services/{ServiceSid}/BlockedNumbers"): (["PhoneNumber", "Days"], []),
        ("get", "/v2/Services/{ServiceSid}/BlockedNumbers/{PhoneNumber}"): ([], []),
-       ("delete", "/v2/Services/{ServiceSid}/BlockedNumbers/{PhoneNumber}"): ([], [])}
+       ("delete", "/v2/Services/{ServiceSid}/BlockedNumbers/{PhoneNumber}"): ([], []),
+       ("post", "/v2/Services/{ServiceSid}/Entities/{Identity}"): (["DefaultFactorSid"], [])}
 IMPLEMENTED = [(method, path) for method, path in SPEC_OPERATIONS if _OURS.fullmatch(path)] + list(OWN)
 OTHERS = [op for op in SPEC_OPERATIONS if op not in IMPLEMENTED]
 REFUSAL = re.compile(r"https://www\.twilio\.com/docs/errors/(\d+)")
@@ -215,8 +217,11 @@ def made(client, auth, nobody_answers):
     bucket = client.post(f"/v2/Services/{service}/RateLimits/{limit}/Buckets", data={"Max": "5", "Interval": "60"},
                          auth=auth).get_json()["sid"]
     assert client.post("/v2/SafeList/Numbers", data={"PhoneNumber": LANDLINE}, auth=auth).status_code == 201
+    identity = "fuzz-entity-0001"
+    factor = client.post(f"/v2/Services/{service}/Entities/{identity}/Factors", auth=auth,
+                         data={"FactorType": "totp", "FriendlyName": "Fuzz"}).get_json()["sid"]
     return {"ServiceSid": service, "Sid": verification, "RateLimitSid": limit, "PhoneNumber": quote(LANDLINE),
-            "bucket": bucket}
+            "bucket": bucket, "Identity": identity, "factor": factor}
 
 
 def path_values(path: str, made: dict) -> st.SearchStrategy[dict]:
@@ -227,6 +232,8 @@ def path_values(path: str, made: dict) -> st.SearchStrategy[dict]:
         real["Sid"] = made["bucket"]
     elif "RateLimits/{Sid}" in path:
         real["Sid"] = made["RateLimitSid"]
+    elif "Factors/{Sid}" in path:
+        real["Sid"] = made["factor"]
     names = re.findall(r"{(\w+)}", path)
     made_up = st.one_of(st.sampled_from(["VA" + "0" * 32, "VE" + "f" * 32, "RK" + "1" * 32, "BL" + "2" * 32,
                                          "x", "%20", "..", "%2F", "+15017122661"]),
