@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 
+import pyotp
 import pytest
 import requests
 from redis.exceptions import ResponseError
@@ -434,3 +435,25 @@ def test_a_check_while_its_node_is_silent_is_503_and_counted_at_most_once(live, 
     time.sleep(0.3)  # time enough for a second copy to run, were there one
     assert stored_checks(store, service.sid, verification.sid) == 2
     assert checks(sdk, service).create(to=number, code=code).status == "approved"
+
+
+def test_entities_factors_and_challenges(sdk, service):
+    """entity_create, factor_create, factor_update, entity_default, challenge_create,
+    challenge_update, factor_delete and entity_delete.lua, for entities on several nodes."""
+    entities = sdk.verify.v2.services(service.sid).entities
+    for n in range(6):  # identities whose slots differ
+        identity = f"cluster-user-{n:04d}"
+        created = entities(identity).new_factors.create(friendly_name="Phone", factor_type="totp")
+        totp = pyotp.TOTP(created.binding["secret"])
+        assert entities(identity).factors(created.sid).update(auth_payload=totp.now()).status == "verified"
+        entity = requests.post(f"{sdk.verify.v2.services(service.sid).entities(identity).fetch().url}",
+                               data={"DefaultFactorSid": created.sid}, auth=(API_KEY, API_SECRET), timeout=10)
+        assert entity.json()["default_factor_sid"] == created.sid
+        challenge = entities(identity).challenges.create(factor_sid=created.sid)
+        # The code that verified the factor is spent: the challenge stays pending.
+        assert entities(identity).challenges(challenge.sid).update(auth_payload=totp.now()).status == "pending"
+        assert entities(identity).factors(created.sid).delete() is True
+    assert len(entities.list()) == 6
+    for n in range(6):
+        assert entities(f"cluster-user-{n:04d}").delete() is True
+    assert entities.list() == []
