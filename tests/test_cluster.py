@@ -445,13 +445,14 @@ def test_entities_factors_and_challenges(sdk, service):
         identity = f"cluster-user-{n:04d}"
         created = entities(identity).new_factors.create(friendly_name="Phone", factor_type="totp")
         totp = pyotp.TOTP(created.binding["secret"])
-        assert entities(identity).factors(created.sid).update(auth_payload=totp.now()).status == "verified"
+        code = totp.now()
+        assert entities(identity).factors(created.sid).update(auth_payload=code).status == "verified"
         entity = requests.post(f"{sdk.verify.v2.services(service.sid).entities(identity).fetch().url}",
                                data={"DefaultFactorSid": created.sid}, auth=(API_KEY, API_SECRET), timeout=10)
         assert entity.json()["default_factor_sid"] == created.sid
         challenge = entities(identity).challenges.create(factor_sid=created.sid)
         # The code that verified the factor is spent: the challenge stays pending.
-        assert entities(identity).challenges(challenge.sid).update(auth_payload=totp.now()).status == "pending"
+        assert entities(identity).challenges(challenge.sid).update(auth_payload=code).status == "pending"
         assert entities(identity).factors(created.sid).delete() is True
     assert len(entities.list()) == 6
     for n in range(6):
