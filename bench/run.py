@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 import phonenumbers
 import redis
 import requests
+from methods import FACTORS, make_factors, write_challenges
 from services import (
     API_KEY,
     API_SECRET,
@@ -305,7 +306,23 @@ def run(duration: int, connections: int, rounds: int, stack: Stack) -> tuple[lis
             stack, service, "Verifications", conns, duration, block, 1_000_000, "&Channel=sms"))))
         settle(stack)
     rows += voice_webhooks(stack, service, connections, duration, rounds)
+    rows.append(totp_challenges(stack, service, connections, duration, rounds))
     return rows, measure_memory(stack)
+
+
+def totp_challenges(stack: Stack, service: str, connections: int, duration: int, rounds: int) -> tuple:
+    """An authenticator app's code checked through a challenge (bench/methods.py)."""
+    print(f"setup: {FACTORS} people with a verified authenticator app ...", flush=True)
+    started = time.monotonic()
+    factors = make_factors(stack, service, api)
+    print(f"setup: done in {time.monotonic() - started:.1f} s", flush=True)
+
+    def scenario(sent: int) -> dict:
+        # Written at each run: a code is current for its time step (and the service's skew).
+        file = write_challenges(factors, service, stack.folder)
+        return run_wrk(stack.web_url, connections, duration, stack.sessions, script="replay.lua", file=file,
+                       auth=basic_auth(), offset=sent)
+    return ("TOTP challenge (a code)", connections, paired(stack, connections, duration, rounds, scenario))
 
 
 def voice_webhooks(stack: Stack, service: str, connections: int, duration: int, rounds: int) -> list:
@@ -419,7 +436,7 @@ def report(rows: list, memory: dict, stack: Stack, duration: int, rounds: int, w
             targets.append((f"{name} >= 0.5x baseline, p99 < 20 ms", r["ratio"] >= 0.5 and r["worst_p99"] < 20,
                             f"{r['ratio']:.2f}x, p99 {r['worst_p99']:.2f} ms"))
             continue
-        if name.startswith("Verification fetch"):
+        if name.startswith(("Verification fetch", "TOTP challenge")):
             targets.append((f"{name} >= 0.5x baseline, p99 < 25 ms", r["ratio"] >= 0.5 and r["worst_p99"] < 25,
                             f"{r['ratio']:.2f}x, p99 {r['worst_p99']:.2f} ms"))
             continue
