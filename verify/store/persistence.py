@@ -35,7 +35,7 @@ class Shortfall(Exception):
 @dataclass(frozen=True)
 class Finding:
     node: str  # host:port, or the socket's path
-    durable: bool | None  # None: not known (CONFIG refused, or Redis unreachable)
+    durable: bool | None  # None: not known (CONFIG refused, or answered without appendonly)
     says: str  # what it means, for the log
 
 
@@ -51,10 +51,10 @@ def _text(value) -> str:
 def judge(node: str, config: dict) -> Finding:
     """What a node's `CONFIG GET` answer of appendonly, appendfsync and save means."""
     config = {_text(name): _text(value) for name, value in config.items()}
-    if "appendonly" not in config or "save" not in config:
+    if "appendonly" not in config:
         return Finding(node, None, f"Redis at {node} did not say how it persists (CONFIG GET answered "
                                    f"{sorted(config)})")
-    fsync, save = config.get("appendfsync", ""), config["save"].strip()
+    fsync, save = config.get("appendfsync", ""), config.get("save", "").strip()
     if config["appendonly"] == "yes" and fsync in DURABLE_FSYNC:
         return Finding(node, True, f"Redis at {node} keeps an append-only file (appendfsync {fsync})")
     if config["appendonly"] == "yes":
