@@ -29,6 +29,7 @@ from verify.safe_list import SafeList
 from verify.sealing import Keyring
 from verify.services import Services
 from verify.sids import NumberTags
+from verify.store import persistence
 from verify.store.admin import AdminStore
 from verify.store.audit import AuditStore
 from verify.store.connection import connect
@@ -62,6 +63,11 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
     app.json.sort_keys = False
     app_core = _build_core(settings)
     app_core.install(app)
+    try:
+        persistence.check_at_start(app_core.redis, settings.require_redis_persistence,
+                                   settings.redis_persistence_confirmed)
+    except persistence.Shortfall as exc:
+        raise ConfigError(f"telverify cannot start:\n  - {exc}") from exc
     try:
         app_core.adoption.run()
     except (redis.RedisError, RedisClusterException) as exc:
@@ -168,6 +174,8 @@ def __getattr__(name: str) -> Flask:
         application = create_app()
     except ConfigError as exc:
         sys.stderr.write(f"{exc}\n")
-        sys.exit(78)  # EX_CONFIG: gunicorn stops instead of respawning a worker that cannot start
+        # EX_CONFIG; in a gunicorn worker, gunicorn's own "app failed to load" (4), the one status
+        # on which its master stops instead of respawning a worker that cannot start.
+        sys.exit(4 if "gunicorn.arbiter" in sys.modules else 78)
     globals()["app"] = application
     return application

@@ -53,6 +53,9 @@ class Settings:
     limits: dict  # built-in limit name -> tuple of `limits` items (verify/protection/rules.py)
     lockout_failed_checks: int
     allowed_countries: AllowedCountries
+    # Refuse to start unless Redis keeps an append-only file (verify/store/persistence.py).
+    require_redis_persistence: bool = False
+    redis_persistence_confirmed: bool = False  # the provider confirmed it where CONFIG is refused
 
     @cached_property
     def api_secrets(self) -> dict[str, str]:
@@ -112,6 +115,13 @@ def _check_public_base_url(env, url: str, problems: list[str]) -> None:
         problems.append("PUBLIC_BASE_URL must be an https:// URL: a call's webhook captured over plain http can "
                         "be replayed to hear its code. http:// is accepted for a loopback host (127.0.0.1, ::1, "
                         "localhost), or with PUBLIC_BASE_URL_ALLOW_HTTP=1, which accepts that risk")
+
+
+def _flag(env, name: str, problems: list[str], meaning: str) -> bool:
+    value = _read(env, name) or "0"
+    if value not in ("0", "1"):
+        problems.append(f"{name} must be 1 ({meaning}) or 0")
+    return value == "1"
 
 
 def _parse_voice_names(raw: str, problems: list[str]) -> dict[str, str]:
@@ -200,6 +210,10 @@ def load_settings(env=None) -> Settings:
             connection.cluster_node(redis_url)
         except ValueError as exc:
             problems.append(f"REDIS_URL: a Redis Cluster's URL {exc}")
+    require_persistence = _flag(env, "REQUIRE_REDIS_PERSISTENCE", problems,
+                                "refuse to start unless Redis keeps an append-only file")
+    persistence_confirmed = _flag(env, "REDIS_PERSISTENCE_CONFIRMED", problems,
+                                  "Redis's provider confirmed an append-only file written every second")
 
     account_sid = required("TWILIO_ACCOUNT_SID")
     if account_sid and not re.fullmatch(r"AC[0-9a-fA-F]{32}", account_sid):
@@ -293,4 +307,6 @@ def load_settings(env=None) -> Settings:
         limits=limits,
         lockout_failed_checks=lockout,
         allowed_countries=allowed,
+        require_redis_persistence=require_persistence,
+        redis_persistence_confirmed=persistence_confirmed,
     )

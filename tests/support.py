@@ -50,7 +50,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_redis(folder: str, unix_socket: bool = False) -> tuple[subprocess.Popen, str]:
+# How the tests' redis-servers persist: an append-only file written every second, as production
+# needs (verify/store/persistence.py), so that starting the app logs no warning. IN_MEMORY is for
+# a test that wants a Redis which keeps nothing.
+DURABLE = ("--appendonly", "yes", "--appendfsync", "everysec", "--save", "")
+IN_MEMORY = ("--appendonly", "no", "--save", "")
+
+
+def start_redis(folder: str, unix_socket: bool = False, persistence=DURABLE) -> tuple[subprocess.Popen, str]:
     """A redis-server of our own with its data in `folder`, answering: (process, url). On a free
     TCP port, or with `unix_socket` on a Unix socket in `folder` only (no TCP port)."""
     if unix_socket:
@@ -59,17 +66,17 @@ def start_redis(folder: str, unix_socket: bool = False) -> tuple[subprocess.Pope
     else:
         port = free_port()
         listen, url = ["--port", str(port), "--bind", "127.0.0.1"], f"redis://127.0.0.1:{port}/0"
-    return redis_server(folder, listen, url), url
+    return redis_server(folder, listen, url, persistence), url
 
 
-def redis_server(folder: str, options: list[str], url: str) -> subprocess.Popen:
-    """A redis-server started with `options`, its data in `folder` and kept in memory only, once
-    it answers at `url`."""
+def redis_server(folder: str, options: list[str], url: str, persistence=DURABLE) -> subprocess.Popen:
+    """A redis-server started with `options`, its data in `folder` kept as `persistence` says,
+    once it answers at `url`."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.exit("redis-server is not installed: run ./dev test, which installs it", returncode=3)
-    process = subprocess.Popen([binary, *options, "--dir", folder, "--save", "", "--appendonly", "no",
-                                "--protected-mode", "yes"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    process = subprocess.Popen([binary, *options, "--dir", folder, *persistence, "--protected-mode", "yes"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     client = redis.Redis.from_url(url)
     for _ in range(100):
         try:
