@@ -21,6 +21,8 @@ from verify.errors import VerifyError
 from verify.form_request import MAX_BODY, FormRequest
 from verify.lockouts import Lockouts
 from verify.methods import Methods
+from verify.methods.backup import MethodBackup
+from verify.methods.helpdesk import HelpDesk
 from verify.protection.admission import Admission, lockout_arguments
 from verify.protection.auth_failures import AuthGuard
 from verify.protection.windows import Limiter
@@ -32,6 +34,7 @@ from verify.sids import NumberTags
 from verify.store import persistence
 from verify.store.admin import AdminStore
 from verify.store.audit import AuditStore
+from verify.store.backup import BackupStore
 from verify.store.connection import connect
 from verify.store.lockouts import LockoutStore
 from verify.store.methods import MethodStore
@@ -107,14 +110,17 @@ def _build_core(settings: Settings) -> Core:
     services = Services(ServiceStore(redis_client, tags), admin_store, settings.first_account_sid)
     verifications = Verifications(store, services, CodeBook(settings.secret_key), channels,
                                   Admission(limiter, admin_store, settings), lockout_arguments(settings), carrier)
+    lockouts = Lockouts(LockoutStore(redis_client, tags), services)
+    seeds = Keyring(settings.secret_key, settings.secret_key_previous, b"totp seed")
+    method_store = MethodStore(redis_client)
+    methods = Methods.build(method_store, services, seeds)
     return Core(settings=settings, redis=redis_client, services=services, verifications=verifications,
                 rate_limits=RateLimits(admin_store, services), safe_list=SafeList(admin_store), limiter=limiter,
                 auth_guard=AuthGuard(limiter, settings), channels=channels,
-                adoption=Adoption(redis_client, settings.first_account_sid),
-                lockouts=Lockouts(LockoutStore(redis_client, tags), services),
-                audit=AuditLog(AuditStore(redis_client), tags, settings.audit_retention_days),
-                methods=Methods.build(MethodStore(redis_client), services,
-                                      Keyring(settings.secret_key, settings.secret_key_previous, b"totp seed")))
+                adoption=Adoption(redis_client, settings.first_account_sid), lockouts=lockouts,
+                audit=AuditLog(AuditStore(redis_client), tags, settings.audit_retention_days), methods=methods,
+                help_desk=HelpDesk(method_store, methods.entities, methods.factors, lockouts),
+                backup=MethodBackup(BackupStore(redis_client), services, seeds, methods.factors.types))
 
 
 def _register_health(app: Flask) -> None:

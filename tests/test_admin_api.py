@@ -113,22 +113,29 @@ ADMIN_ROUTES = [
     ("DELETE", "Services/{service}/BlockedNumbers/{number}"),
     ("GET", "Services/{service}/Lockouts/{number}"),
     ("DELETE", "Services/{service}/Lockouts/{number}"),
+    ("GET", "Services/{service}/Entities/{identity}"),
+    ("DELETE", "Services/{service}/Entities/{identity}/Factors/{factor}"),
+    ("DELETE", "Services/{service}/Entities/{identity}/Lockouts"),
+    ("GET", "Accounts/{account}/Methods/Export"),
+    ("POST", "Accounts/{account}/Methods/Import"),
     ("GET", "AuditLog"),
 ]
+IDENTITY, FACTOR = "person-0001-abcdef", "YF" + "0" * 32
 
 
 def test_every_admin_route_is_in_the_refusal_cases(live):
     served = {(method, rule.rule) for rule in live.app.url_map.iter_rules() if rule.rule.startswith("/admin/")
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     cases = {(method, "/admin/" + path.replace("{account}", "<account_sid>").replace("{service}", "<service_sid>")
-              .replace("{number}", "<number>")) for method, path in ADMIN_ROUTES}
+              .replace("{number}", "<number>").replace("{identity}", "<identity>").replace("{factor}", "<factor_sid>"))
+             for method, path in ADMIN_ROUTES}
     assert served == cases
 
 
 @pytest.mark.parametrize("credentials", [APP, SECOND, None], ids=["application", "second-application", "none"])
 @pytest.mark.parametrize("method, path", ADMIN_ROUTES, ids=[f"{m} {p}" for m, p in ADMIN_ROUTES])
 def test_only_admin_credentials_reach_admin(live, service, redis_url, method, path, credentials):
-    url = path.format(account=APP_ACCOUNT_SID, service=service.sid, number=MOBILE)
+    url = path.format(account=APP_ACCOUNT_SID, service=service.sid, number=MOBILE, identity=IDENTITY, factor=FACTOR)
     answer = admin(live, method, url, auth=credentials, **({"PhoneNumber": MOBILE} if method == "POST" else {}))
     twilio_error(answer, 401, 20003)
     assert answer.headers["WWW-Authenticate"].startswith("Basic ")
@@ -321,7 +328,7 @@ def test_the_audit_log_newest_first_filtered_and_paged(live, service, second_ser
     assert [e["date_created"] for e in entries] == sorted((e["date_created"] for e in entries), reverse=True)
     assert entries[-1] == {"sid": entries[-1]["sid"], "date_created": entries[-1]["date_created"],
                            "admin_id": ADMIN_KEY, "action": "accounts.list", "status_code": 200, "account_sid": None,
-                           "service_sid": None, "phone_number": None}
+                           "service_sid": None, "phone_number": None, "identity": None}
     assert len(audit_log(live)) == len(done)  # reading the log is not written to it
 
     def actions(**query) -> list[tuple]:

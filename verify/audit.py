@@ -29,10 +29,10 @@ class AuditLog:
         self.retention = retention_days * DAY
 
     def record(self, admin_id: str, action: str, status: int, *, account_sid: str | None = None,
-               service_sid: str | None = None, e164: str | None = None) -> AuditEntry:
+               service_sid: str | None = None, e164: str | None = None, identity: str | None = None) -> AuditEntry:
         now = time.time()
         entry = AuditEntry(sids.new_sid(sids.AUDIT_ENTRY), now, admin_id, action, status, account_sid, service_sid,
-                           phone.mask(e164) if e164 else None, self.tags(e164) if e164 else None)
+                           phone.mask(e164) if e164 else None, self.tags(e164) if e164 else None, identity)
         try:
             # A set no write reaches again is collected a day after the retention (a clean-up only).
             self.store.write(entry, now - self.retention, self.retention + DAY)
@@ -42,8 +42,8 @@ class AuditLog:
         return entry
 
     def entries(self, offset: int, limit: int, *, account_sid: str | None = None, service_sid: str | None = None,
-                e164: str | None = None) -> list[AuditEntry]:
-        """Up to `limit` entries from `offset`, newest first, of the account, service and number
-        given (None: any), within the retention."""
+                e164: str | None = None, identity: str | None = None) -> list[AuditEntry]:
+        """Up to `limit` entries from `offset`, newest first, of the account, service, number and
+        entity's identity given (None: any), within the retention."""
         return self.store.read(time.time() - self.retention, offset, limit, account=account_sid,
-                               service=service_sid, tag=self.tags(e164) if e164 else None)
+                               service=service_sid, tag=self.tags(e164) if e164 else None, identity=identity)

@@ -15,6 +15,8 @@ from redis.cluster import RedisCluster
 from .audit import AuditLog
 from .lockouts import Lockouts
 from .methods import Methods
+from .methods.backup import MethodBackup
+from .methods.helpdesk import HelpDesk
 from .protection.auth_failures import AuthGuard
 from .protection.windows import Limiter
 from .rate_limits import RateLimits
@@ -45,6 +47,8 @@ class Core:
     lockouts: Lockouts  # a number's lockout, as the help desk reads and clears it
     audit: AuditLog  # what admins did through /admin
     methods: Methods  # Verify's Entities, Factors and Challenges
+    help_desk: HelpDesk  # a person's sign-in methods, as the help desk sees them (/admin)
+    backup: MethodBackup  # an account's entities and factors exported and imported (/admin)
 
     def check_store(self) -> None:
         """Raise the store's error unless Redis answers (readiness)."""

@@ -73,8 +73,9 @@ class FormRequest(flask.Request):
         if (environ.get("CONTENT_LENGTH") or "HTTP_TRANSFER_ENCODING" not in environ
                 or not environ.get("wsgi.input_terminated")):
             return super().stream
-        body = _read_at_most(environ["wsgi.input"], MAX_BODY + 1)
-        if len(body) > MAX_BODY:
+        limit = self._max_content_length  # MAX_BODY, or the limit a view set on this request
+        body = _read_at_most(environ["wsgi.input"], limit + 1)
+        if len(body) > limit:
             raise RequestEntityTooLarge()
         return BytesIO(body)
 

@@ -47,9 +47,11 @@ class Lockouts:
         until, failures = self.store.state(service_sid, e164, now - LOCKOUT_WINDOW)
         return Lockout(account_sid, service_sid, e164, until if until and until > now else None, failures)
 
-    def clear(self, service_sid: str, e164: str) -> None:
+    def clear(self, service_sid: str, e164: str) -> bool:
         """Lift the number's lockout; nothing to lift is no error, the number is then as wanted.
-        Raises the service's 404."""
+        Whether there was something to lift. Raises the service's 404."""
         self._owner(service_sid)
-        if self.store.clear(service_sid, e164):
+        cleared = bool(self.store.clear(service_sid, e164))
+        if cleared:
             log.info("lockout of %s on %s cleared", phone.mask(e164), service_sid)
+        return cleared

@@ -11,4 +11,4 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_admin_credentials)
 bp.after_request(write_audit_entry)
 
-from . import accounts, audit_log, blocked, lockouts, safe_list  # noqa: E402,F401  (register routes on bp)
+from . import accounts, audit_log, backup, blocked, lockouts, methods, safe_list  # noqa: E402,F401  (register routes on bp)

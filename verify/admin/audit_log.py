@@ -1,5 +1,5 @@
 """/admin/AuditLog: what admins did, newest first, in pages; filtered by `AccountSid`,
-`ServiceSid` and `PhoneNumber` (verify/audit.py). Reading it is not itself written to it."""
+`ServiceSid`, `PhoneNumber` and `Identity` (verify/audit.py). Reading it is not itself written to it."""
 from __future__ import annotations
 
 from flask import jsonify, request
@@ -9,6 +9,7 @@ from ..api import paging, render
 from ..api.safe_list import number_to_find
 from ..core import core
 from ..errors import invalid
+from ..methods.entities import valid_identity
 from ..store.audit import AuditEntry
 from . import bp
 
@@ -23,6 +24,7 @@ def _render(entry: AuditEntry) -> dict:
         "account_sid": entry.account_sid,
         "service_sid": entry.service_sid,
         "phone_number": entry.phone_number,  # masked when it was stored
+        "identity": entry.identity,
     }
 
 
@@ -40,8 +42,11 @@ def list_audit_log():
     service_sid = _sid("ServiceSid", sids.SERVICE)
     number = request.args.get("PhoneNumber")
     e164 = number_to_find(number) if number is not None else None
+    identity = request.args.get("Identity")
+    if identity is not None and not valid_identity(identity):
+        raise invalid(f"Invalid parameter `Identity`: '{identity[:70]}' is not an entity's identity.")
     rows = core().audit.entries(wanted.offset, wanted.size + 1, account_sid=account_sid, service_sid=service_sid,
-                                e164=e164)
-    filters = {name: value for name, value in
-               (("AccountSid", account_sid), ("ServiceSid", service_sid), ("PhoneNumber", e164)) if value}
+                                e164=e164, identity=identity)
+    filters = {name: value for name, value in (("AccountSid", account_sid), ("ServiceSid", service_sid),
+                                               ("PhoneNumber", e164), ("Identity", identity)) if value}
     return jsonify(paging.answer("entries", "AuditLog", rows, _render, wanted, "admin", filters))

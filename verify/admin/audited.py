@@ -10,6 +10,7 @@ from flask import g
 from .. import errors, sids
 from ..api.safe_list import number_to_find
 from ..core import core
+from ..methods.entities import valid_identity
 from ..services import service_not_found
 
 
@@ -19,6 +20,7 @@ class Subject:
     account_sid: str | None = None
     service_sid: str | None = None
     e164: str | None = None  # the number: the entry keeps it masked, beside its tag
+    identity: str | None = None  # an entity's, in `service_sid`: the person acted for
 
     def account(self, account_sid: str) -> str:
         """The account named; a sid that is not `AC` and 32 hex digits answers its 404. Any
@@ -36,6 +38,14 @@ class Subject:
         if self.account_sid is None:
             raise service_not_found(service_sid)
         return service_sid
+
+    def entity(self, service_sid: str, identity: str) -> str:
+        """The service named (its 404 as service() answers it), and the identity of one of its
+        entities, kept only when well formed: a path may hold any text."""
+        if valid_identity(identity):
+            self.identity = identity
+        self.service(service_sid)
+        return identity
 
     def number(self, e164: str) -> str:
         self.e164 = e164
@@ -63,5 +73,5 @@ def write_audit_entry(response):
     subject = g.pop("audit_subject", None)
     if subject is not None:
         core().audit.record(g.admin_id, subject.action, response.status_code, account_sid=subject.account_sid,
-                            service_sid=subject.service_sid, e164=subject.e164)
+                            service_sid=subject.service_sid, e164=subject.e164, identity=subject.identity)
     return response

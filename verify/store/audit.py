@@ -21,7 +21,8 @@ from .scripts import load_scripts
 BATCH = 500  # entries read per round trip while a filter the index does not cover is applied
 # Entry field -> its name in Redis (keys.AUDIT_LOG): each is stored once per set, so short.
 STORED = {"sid": "sid", "time": "time", "admin_id": "admin", "action": "action", "status": "status",
-          "account_sid": "account", "service_sid": "service", "phone_number": "number", "tag": "tag"}
+          "account_sid": "account", "service_sid": "service", "phone_number": "number", "tag": "tag",
+          "identity": "identity"}
 INDEXES = ("tag", "service", "account")  # the narrowest first: a read pages through the first it names
 MAX_DROPPED = 500  # entries past the retention that one write drops
 
@@ -37,6 +38,7 @@ class AuditEntry:
     service_sid: str | None
     phone_number: str | None  # masked (phone.mask): the number itself is never stored
     tag: str | None  # the number's keyed tag (sids.NumberTags): its entries are found by it
+    identity: str | None = None  # an entity's (verify/methods/): the person a help desk acted for
 
     def stored(self) -> dict:
         """The entry as Redis keeps it (keys.AUDIT_LOG), without the fields that have no value."""
@@ -61,7 +63,8 @@ class AuditStore:
 
     def read(self, oldest: float, offset: int, limit: int, **wanted: str | None) -> list[AuditEntry]:
         """Up to `limit` entries from `offset`, newest first, none older than `oldest`, with the
-        values `wanted` (account, service, tag; None: any)."""
+        values `wanted` (account, service, tag, identity; None: any). An identity has no index
+        of its own: it is compared on the entries of the narrowest index named with it."""
         wanted = {kind: value for kind, value in wanted.items() if value is not None}
         kind = next((kind for kind in INDEXES if kind in wanted), None)
         key = keys.audit_index(kind, wanted.pop(kind)) if kind else keys.AUDIT_LOG

@@ -112,7 +112,8 @@ UNOWNED_SAFE_LIST = f"{PREFIX}:safelist"
 
 # Sorted set of the admin actions (verify/audit.py), scored by time; each member is an entry as
 # compact JSON: {sid, time, admin, action, status (HTTP), account, service, number (masked), tag
-# (the number's, sids.NumberTags)}, without the fields an action has no value for.
+# (the number's, sids.NumberTags), identity (an entity's, verify/methods/)}, without the fields an
+# action has no value for (an entry written before `identity` existed reads as having none).
 AUDIT_LOG = f"{PREFIX}:{{audit}}"
 AUDIT_INDEX_PREFIX = f"{AUDIT_LOG}:"  # audit_write.lua builds the indexes' keys from it
 
