@@ -7,6 +7,7 @@ The cluster admits one user with a password (its default user is off), so the st
 on the cluster, and so are conftest's `sdk` and `service`, which use it."""
 from __future__ import annotations
 
+import json
 import re
 import signal
 import threading
@@ -458,3 +459,36 @@ def test_entities_factors_and_challenges(sdk, service):
     for n in range(6):
         assert entities(f"cluster-user-{n:04d}").delete() is True
     assert entities.list() == []
+
+
+def test_an_accounts_methods_exported_and_imported_entity_by_entity(live, sdk, service, cluster):
+    """entity_export and entity_import.lua, for entities on every node: an export reads the
+    account's services index and each service's entities index (no SCAN), and an import writes
+    each entity in one script in its own slot."""
+    entities = sdk.verify.v2.services(service.sid).entities
+    identities, nodes = [], set()
+    for n in range(40):
+        identity = f"cluster-user-{n:04d}"
+        node = cluster.node_of(keys.entity(service.sid, identity))
+        if node not in nodes or len(identities) < 6:
+            nodes.add(node)
+            identities.append(identity)
+            created = entities(identity).new_factors.create(friendly_name="Phone", factor_type="totp")
+            assert entities(identity).factors(created.sid).update(
+                auth_payload=pyotp.TOTP(created.binding["secret"]).now()).status == "verified"
+        if len(nodes) == MASTERS and len(identities) >= 6:
+            break
+    assert len(nodes) == MASTERS
+    export = f"{live.url}/admin/Accounts/{APP_ACCOUNT_SID}/Methods/Export"
+    body = requests.get(export, auth=ADMIN, timeout=15).content
+    assert [line["identity"] for line in map(json.loads, body.splitlines()[1:-1])] == identities
+    for identity in identities:
+        assert entities(identity).delete() is True
+
+    answer = requests.post(f"{live.url}/admin/Accounts/{APP_ACCOUNT_SID}/Methods/Import", data=body, auth=ADMIN,
+                           headers={"Content-Type": "application/x-ndjson"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["imported"], answer.json()["refused"]) == (len(identities), [])
+    assert [e.identity for e in entities.list()] == identities
+    again = requests.get(export, auth=ADMIN, timeout=15).content
+    assert [json.loads(line) for line in again.splitlines()[1:]] == [json.loads(line) for line in body.splitlines()[1:]]
