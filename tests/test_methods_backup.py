@@ -22,6 +22,7 @@ from tests.support import (
     SECOND_KEY,
     SECOND_SECRET,
     SECRET_KEY,
+    Gunicorn,
     LiveServer,
     make_env,
     verify_client,
@@ -248,3 +249,20 @@ def test_a_large_import_is_read_past_the_forms_limit(live, sdk, service, clock, 
     assert (report["imported"], report["refused"]) == (300, [])
     assert len(entities.list(limit=1000)) == 300
     assert redis.Redis.from_url(redis_url).zcard(keys.entities_index(service.sid)) == 300
+
+
+def test_under_gunicorn_a_large_import_is_read_from_the_connection(tmp_path, redis_url, standin):
+    """gunicorn's loop reads a request whole only up to MAX_BODY (config/workers.py); past it,
+    the request's thread reads the rest of this route's body from the connection as it goes."""
+    with Gunicorn(tmp_path, lambda url: make_env(redis_url, standin.base_url, url)) as server:
+        sdk = verify_client(server.url)
+        service_sid = sdk.verify.v2.services.create(friendly_name="Acme").sid
+        entity = sdk.verify.v2.services(service_sid).entities("template-0000-abcd")
+        entity.new_factors.create(friendly_name="App", factor_type="totp")
+        header, line, _ = export(server)
+        entity.delete()
+        body = [header] + [{**line, "identity": f"bulk-{n:06d}-abcdef"} for n in range(2000)]
+        answer = import_lines(server, body)
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["imported"], answer.json()["refused"]) == (2000, [])
+        assert requests.get(f"{server.url}/healthz/ready", timeout=15).status_code == 200
