@@ -107,14 +107,17 @@ def _build_core(settings: Settings) -> Core:
     services = Services(ServiceStore(redis_client, tags), admin_store, settings.first_account_sid)
     verifications = Verifications(store, services, CodeBook(settings.secret_key), channels,
                                   Admission(limiter, admin_store, settings), lockout_arguments(settings), carrier)
+    methods = Methods.build(MethodStore(redis_client), services,
+                            Keyring(settings.secret_key, settings.secret_key_previous, b"totp seed"), verifications)
+    # An approve call decided for a phone challenge settles it at once, not at the next poll.
+    verifications.on_challenge_decided = methods.challenges.settle_from_verification
     return Core(settings=settings, redis=redis_client, services=services, verifications=verifications,
                 rate_limits=RateLimits(admin_store, services), safe_list=SafeList(admin_store), limiter=limiter,
                 auth_guard=AuthGuard(limiter, settings), channels=channels,
                 adoption=Adoption(redis_client, settings.first_account_sid),
                 lockouts=Lockouts(LockoutStore(redis_client, tags), services),
                 audit=AuditLog(AuditStore(redis_client), tags, settings.audit_retention_days),
-                methods=Methods.build(MethodStore(redis_client), services,
-                                      Keyring(settings.secret_key, settings.secret_key_previous, b"totp seed")))
+                methods=methods)
 
 
 def _register_health(app: Flask) -> None:
