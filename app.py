@@ -113,7 +113,9 @@ def _build_core(settings: Settings) -> Core:
     lockouts = Lockouts(LockoutStore(redis_client, tags), services)
     seeds = Keyring(settings.secret_key, settings.secret_key_previous, b"totp seed")
     method_store = MethodStore(redis_client)
-    methods = Methods.build(method_store, services, seeds)
+    methods = Methods.build(method_store, services, seeds, verifications)
+    # An approve call decided for a phone challenge settles it at once, not at the next poll.
+    verifications.on_challenge_decided = methods.challenges.settle_from_verification
     return Core(settings=settings, redis=redis_client, services=services, verifications=verifications,
                 rate_limits=RateLimits(admin_store, services), safe_list=SafeList(admin_store), limiter=limiter,
                 auth_guard=AuthGuard(limiter, settings), channels=channels,

@@ -1,6 +1,6 @@
 """A person's methods under load: an application checking an authenticator app's code, as
 Verify's TOTP challenges do (POST .../Entities/{Identity}/Challenges with FactorSid and
-AuthPayload).
+AuthPayload), and a phone factor's approve call, whose # settles its challenge at once.
 
 Setup makes FACTORS entities, each with one verified TOTP factor, through the API. A code is
 accepted once per factor and time step (replay protection), so a file of requests, one per
@@ -54,3 +54,40 @@ def write_challenges(factors: list[tuple[str, str, str]], service: str, folder: 
         f"/v2/Services/{service}/Entities/{identity}/Challenges\t"
         f"FactorSid={sid}&AuthPayload={pyotp.TOTP(secret).at(now)}\t\n" for identity, sid, secret in factors))
     return path
+
+
+# -- phone factors' approve calls ---------------------------------------------------------------
+
+PHONES = 2000  # people with a mobile phone factor whose challenge places an approve call
+
+
+def make_phone_challenges(stack: Stack, service: str, session_factory, block: str, first: int,
+                          count: int) -> list[tuple[str, str, str]]:
+    """(identity, factor sid, challenge sid) of `count` people, each with a mobile phone factor
+    (numbers `first`... of `block`) preferring `call_approve`, and a challenge on it: its call is
+    placed through the stand-in. A start that finds every carrier slot busy (503 with
+    Retry-After) is tried again."""
+    local = threading.local()
+
+    def one(index: int) -> tuple[str, str, str]:
+        if not hasattr(local, "session"):
+            local.session = session_factory()
+        identity = f"bench-phone-{index:08d}"
+        base = f"{stack.web_url}/v2/Services/{service}/Entities/{identity}"
+        created = local.session.post(f"{base}/Factors", timeout=30, data={
+            "FactorType": "phone", "FriendlyName": "Mobile phone", "Config.Kind": "mobile",
+            "Config.Channel": "call_approve", "Binding.PhoneNumber": f"{block}{index:06d}"})
+        if created.status_code != 201:
+            raise BenchError(f"setup phone factor for {identity} failed: {created.status_code} {created.text}")
+        factor = created.json()["sid"]
+        for _ in range(50):
+            challenge = local.session.post(f"{base}/Challenges", data={"FactorSid": factor}, timeout=30)
+            if challenge.status_code != 503 or "Retry-After" not in challenge.headers:
+                break
+            time.sleep(0.2)
+        if challenge.status_code != 201:
+            raise BenchError(f"setup challenge for {identity} failed: {challenge.status_code} {challenge.text}")
+        return identity, factor, challenge.json()["sid"]
+
+    with ThreadPoolExecutor(32) as pool:
+        return list(pool.map(one, range(first, first + count)))

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 import phonenumbers
 import redis
 import requests
-from methods import FACTORS, make_factors, write_challenges
+from methods import FACTORS, PHONES, make_factors, make_phone_challenges, write_challenges
 from services import (
     API_KEY,
     API_SECRET,
@@ -44,7 +44,7 @@ from webhooks import take_calls, write_signed
 # six-digit suffix; each use gets its own block so no two verifications share a number
 # (a second create for a pending number is a re-send, not a create).
 CHECK_BLOCK, CREATE_BLOCKS, WARMUP_BLOCK, MEMORY_BLOCK = "+447401", ("+447402", "+447403"), "+447408", "+447409"
-CALL_BLOCK = "+447404"
+CALL_BLOCK, PHONE_BLOCK = "+447404", "+447405"
 CALLS = 2000            # pending approve calls whose webhooks are replayed in rotation
 CALL_CHUNK = 250
 MAX_CHECKS = 5          # per verification; after that telverify answers 429 (60202)
@@ -57,7 +57,7 @@ AUTH = (API_KEY, API_SECRET)
 
 def check_numbers() -> None:
     """Every block must hold valid mobile numbers, or creates would be refused (60200/60205)."""
-    for block in (CHECK_BLOCK, *CREATE_BLOCKS, CALL_BLOCK, WARMUP_BLOCK, MEMORY_BLOCK):
+    for block in (CHECK_BLOCK, *CREATE_BLOCKS, CALL_BLOCK, PHONE_BLOCK, WARMUP_BLOCK, MEMORY_BLOCK):
         for suffix in (*range(0, 1_000_000, 9973), 999_999):
             number = phonenumbers.parse(f"{block}{suffix:06d}")
             if not phonenumbers.is_valid_number(number) or \
@@ -306,6 +306,7 @@ def run(duration: int, connections: int, rounds: int, stack: Stack) -> tuple[lis
             stack, service, "Verifications", conns, duration, block, 1_000_000, "&Channel=sms"))))
         settle(stack)
     rows += voice_webhooks(stack, service, connections, duration, rounds)
+    rows.append(phone_challenge_webhooks(stack, service, connections, duration, rounds))
     rows.append(totp_challenges(stack, service, connections, duration, rounds))
     return rows, measure_memory(stack)
 
@@ -323,6 +324,36 @@ def totp_challenges(stack: Stack, service: str, connections: int, duration: int,
         return run_wrk(stack.web_url, connections, duration, stack.sessions, script="replay.lua", file=file,
                        auth=basic_auth(), offset=sent)
     return ("TOTP challenge (a code)", connections, paired(stack, connections, duration, rounds, scenario))
+
+
+def phone_challenge_webhooks(stack: Stack, service: str, connections: int, duration: int, rounds: int) -> tuple:
+    """# on approve calls that phone challenges placed (bench/methods.py): the decision and, the
+    first time, the challenge settled with its factor verified, in the webhook. Later ones in the
+    rotation are repeats, as in voice_webhooks."""
+    print(f"setup: {PHONES} people with a phone factor and a pending approve-call challenge ...", flush=True)
+    started = time.monotonic()
+    people, calls = [], []
+    set_twilio_delay(stack, 0)
+    try:
+        for first in range(0, PHONES, CALL_CHUNK):  # in chunks, as voice_webhooks: unanswered calls end
+            people += make_phone_challenges(stack, service, api, PHONE_BLOCK, first, min(CALL_CHUNK, PHONES - first))
+            calls += take_calls(stack)
+    finally:
+        set_twilio_delay(stack, TWILIO_DELAY)
+    if len(calls) != PHONES:
+        raise BenchError(f"setup: {len(calls)} calls reached the stand-in, not {PHONES}")
+    print(f"setup: done in {time.monotonic() - started:.1f} s", flush=True)
+    folder = stack.folder / "phone"
+    folder.mkdir(exist_ok=True)
+    pounds = write_signed(calls, "key", folder, Digits="#")
+    row = ("webhook /voice/key # on a phone challenge", connections,
+           paired(stack, connections, duration, rounds, replay_wrk(stack, connections, duration, pounds)))
+    # The factor is verified only by a settled challenge, and no read of the challenge came first.
+    verified = sum(api().get(f"{stack.web_url}/v2/Services/{service}/Entities/{identity}/Factors/{factor}",
+                             timeout=10).json().get("status") == "verified" for identity, factor, _ in people[:50])
+    if verified != 50:
+        raise BenchError(f"after the # scenario only {verified} of 50 sampled phone factors were verified")
+    return row
 
 
 def voice_webhooks(stack: Stack, service: str, connections: int, duration: int, rounds: int) -> list:

@@ -492,3 +492,24 @@ def test_an_accounts_methods_exported_and_imported_entity_by_entity(live, sdk, s
     assert [e.identity for e in entities.list()] == identities
     again = requests.get(export, auth=ADMIN, timeout=15).content
     assert [json.loads(line) for line in again.splitlines()[1:]] == [json.loads(line) for line in body.splitlines()[1:]]
+
+
+def test_phone_factors_and_their_challenges(live, sdk, service, standin):
+    """factor_create.lua's one-per-kind look-up, challenge_create.lua on an unverified phone
+    factor, and challenge_settle.lua from an approve call's # (the verification's slot, then the
+    entity's), for entities on several nodes."""
+    for n in range(4):  # identities whose slots differ
+        identity, number = f"cluster-phone-{n:04d}", CANDIDATES[n]
+        standin.set_callee(number, answer="human", keys=["#"])
+        base = f"Services/{service.sid}/Entities/{identity}"
+        factor = api(live, "POST", f"{base}/Factors", FactorType="phone", FriendlyName="Mobile", **{
+            "Config.Kind": "mobile", "Config.Channel": "call_approve", "Binding.PhoneNumber": number}).json()
+        second = api(live, "POST", f"{base}/Factors", FactorType="phone", FriendlyName="Mobile", **{
+            "Config.Kind": "mobile", "Binding.PhoneNumber": CANDIDATES[n + 10]})
+        assert (second.status_code, second.json()["code"]) == (409, 60317)
+        challenge = api(live, "POST", f"{base}/Challenges", FactorSid=factor["sid"]).json()
+        assert challenge["status"] == "pending", challenge
+        assert run_call(standin, number)["said"][-1] == "Thank you. Your sign-in is approved. Goodbye."
+        assert api(live, "GET", f"{base}/Factors/{factor['sid']}").json()["status"] == "verified"
+        assert api(live, "GET", f"{base}/Challenges/{challenge['sid']}").json()["status"] == "approved"
+        assert api(live, "GET", base).json()["default_factor_sid"] == factor["sid"]

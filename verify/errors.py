@@ -18,6 +18,7 @@ CHANNEL_DISABLED = 60223
 FRAUD_GUARD = 60410  # a surge to one range of numbers (SMS pumping)
 ALREADY_LISTED = 60411  # the number is in the SafeList already
 ENTITY_EXISTS = 60301  # an Entity's Identity, within its service (409)
+FACTOR_EXISTS = 60317  # a second phone factor of one kind on an entity (409)
 CHALLENGE_MAX_ATTEMPTS = 60308  # a challenge took its 5 codes (429)
 FACTOR_MAX_ATTEMPTS = 60310  # an unverified factor took its 5 wrong codes (429)
 FACTOR_UNVERIFIED = 60318  # a challenge for a factor not verified yet (403)

@@ -138,7 +138,7 @@ class CallTurn:
 
     @classmethod
     def from_reply(cls, service_sid: str, sid: str, reply: list, now: float) -> "CallTurn":
-        channel, status, expires_at, to, locale, name, sealed_code, answered_by = reply
+        channel, status, expires_at, to, locale, name, sealed_code, answered_by = reply[:8]
         return cls(sid, service_sid, to, status_at(status, float(expires_at), now), locale or "en", name or None,
                    sealed_code, channel, answered_by)
 

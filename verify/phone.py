@@ -33,26 +33,29 @@ class Destination:
         return self.line_type == PhoneNumberType.FIXED_LINE
 
 
-def _parsed(raw: str) -> tuple[phonenumbers.PhoneNumber, str]:
+def _parsed(raw: str, parameter: str = "To") -> tuple[phonenumbers.PhoneNumber, str]:
     """The number as `phonenumbers` reads it, and its E.164 form (a trunk prefix written after
-    the country code, as in +44 0 7400..., is dropped); raise 60200 saying what is wrong."""
+    the country code, as in +44 0 7400..., is dropped); raise 60200 saying what is wrong with
+    `parameter`."""
     text = (raw or "").strip()
     if raw and raw[0] == " " and text[:1].isdigit():
         # A "+" sent unencoded in a form (curl -d To=+44...) arrives as a space.
         text = "+" + text
     if not text:
-        raise invalid("Invalid parameter `To`: it is required, as an E.164 number such as +15017122661.")
+        raise invalid(f"Invalid parameter `{parameter}`: it is required, as an E.164 number such as +15017122661.")
     try:
         number = phonenumbers.parse(text, None)
     except NumberParseException as exc:
         reason = _PARSE_REASONS.get(exc.error_type, "it cannot be read as a phone number")
-        raise invalid(f"Invalid parameter `To`: '{mask(text)}' is not a valid phone number: {reason}.") from exc
+        raise invalid(f"Invalid parameter `{parameter}`: '{mask(text)}' is not a valid phone number: "
+                      f"{reason}.") from exc
     return number, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def parse(raw: str) -> Destination:
-    """Parse `To` as an international number; raise 60200 saying what is wrong."""
-    number, e164 = _parsed(raw)
+def parse(raw: str, parameter: str = "To") -> Destination:
+    """Parse `To` (or another `parameter`) as an international number; raise 60200 saying what
+    is wrong."""
+    number, e164 = _parsed(raw, parameter)
     if not phonenumbers.is_valid_number(number):
         reason = {
             phonenumbers.ValidationResult.TOO_SHORT: "it is too short",
@@ -61,7 +64,7 @@ def parse(raw: str) -> Destination:
             phonenumbers.ValidationResult.TOO_LONG: "it is too long",
             phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "its country calling code does not exist",
         }.get(phonenumbers.is_possible_number_with_reason(number), "no such number exists in its numbering plan")
-        raise invalid(f"Invalid parameter `To`: {mask(e164)} is not a valid phone number: {reason}.")
+        raise invalid(f"Invalid parameter `{parameter}`: {mask(e164)} is not a valid phone number: {reason}.")
     return Destination(
         e164=e164,
         region=phonenumbers.region_code_for_number(number),

@@ -10,7 +10,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 from . import errors, locales, phone, sids
 from .codes import CodeBook, validate_custom_code
@@ -49,6 +49,7 @@ class StartRequest:
     send_digits: str | None = None
     tags: str | None = None
     rate_limits: dict[str, str] | None = None
+    challenge: str | None = None  # "<identity>/<YC sid>": the phone challenge this verification settles
 
 
 _NOT_FOUND_REASONS = {
@@ -89,6 +90,22 @@ class Verifications:
         self.admission = admission
         self.lockout = lockout  # the check script's lockout arguments (admission.lockout_arguments)
         self.carrier = carrier  # the process's threads that may wait on Twilio (twilio/slots.py)
+        # Told at once of an approve call decided for a phone challenge: (service sid, the
+        # challenge's "<identity>/<YC sid>", the verification's sid, approved | fraud_reported).
+        self.on_challenge_decided: Callable[[str, str, str, str], None] | None = None
+
+    def judge(self, service_sid: str, to: str, parameter: str = "To") -> phone.Destination:
+        """The destination `to` if telverify may call or text it for this service (a phone
+        factor's number, before it is kept), by the rules a start applies to every send; else
+        raise their refusal, naming `parameter` when the number cannot be read."""
+        self.services.get(service_sid)
+        destination = phone.parse(to, parameter)
+        account_sid = self.services.owner(service_sid)
+        state = self.store.sending_state(service_sid, account_sid or "", destination.e164, time.time())
+        if account_sid is None or state.service is None:
+            raise service_not_found(service_sid)
+        self.admission.refuse(state, destination)
+        return destination
 
     def start(self, service_sid: str, request: StartRequest) -> tuple[Verification, bool]:
         """Returns the verification and whether it is new (False: the pending one was re-sent)."""
@@ -133,7 +150,7 @@ class Verifications:
                         salt=salt, salted_digest=self.codes.salted(salt, self.codes.digest(service_sid, code)),
                         locale=locale, friendly_name=request.custom_friendly_name, tags=request.tags,
                         send_digits=send_digits, delivers_code=channel.delivers_code,
-                        number_limits=ticket.number_limits)
+                        number_limits=ticket.number_limits, challenge=request.challenge)
             outcome, sid, attempt, verification = self.store.create_or_resend(service_sid, send, now)
             masked = phone.mask(destination.e164)
             if outcome == "blocked":  # reported as fraud since admission looked
@@ -253,11 +270,13 @@ class Verifications:
         """The person on an approve call approved (#) or reported fraud (0 then #). Returns the
         outcome's name, the verification as the call reads it and the call's service fields
         (None: deleted)."""
-        name, turn, service = self.store.decide_by_call(service_sid, sid, to, attempt, call_sid, decision,
-                                                        time.time())
+        name, turn, service, challenge = self.store.decide_by_call(service_sid, sid, to, attempt, call_sid,
+                                                                   decision, time.time())
         if name == "decided":
             level = logging.WARNING if decision == "fraud_reported" else logging.INFO
             log.log(level, "verification %s to %s %s on call %s", sid, phone.Masked(turn.to), decision, call_sid)
+            if challenge and self.on_challenge_decided is not None:
+                self.on_challenge_decided(service_sid, challenge, sid, decision)
         elif name != "repeat":
             log.warning("verification %s: %s on call %s not applied (%s)", sid, decision, call_sid, name)
         return name, turn, service

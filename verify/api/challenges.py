@@ -1,5 +1,6 @@
 """/v2/Services/{sid}/Entities/{identity}/Challenges: Verify's Challenge resource, for TOTP factors
-(verify/methods/challenges.py decides; this module reads the parameters and answers JSON)."""
+and telverify's phone factors (verify/methods/challenges.py decides; this module reads the
+parameters and answers JSON)."""
 from __future__ import annotations
 
 import json
@@ -22,7 +23,7 @@ MESSAGE_LENGTH, MAX_FIELDS, LABEL_LENGTH, VALUE_LENGTH, HIDDEN_LENGTH = 256, 20,
 def challenge_json(challenge: Challenge) -> dict:
     entity = challenge.entity
     base = f"{entity_path(entity)}/Challenges/{challenge.sid}"
-    return {
+    body = {
         "sid": challenge.sid,
         "account_sid": render.account_sid(),
         "service_sid": entity.service_sid,
@@ -42,6 +43,10 @@ def challenge_json(challenge: Challenge) -> dict:
         "url": render.resource_url(base),
         "links": {"notifications": render.resource_url(f"{base}/Notifications")},
     }
+    if challenge.factor_type == "phone":
+        # telverify: the channel of the verification the challenge started, and its sid
+        body.update(channel=challenge.channel, verification_sid=challenge.verification_sid)
+    return body
 
 
 def _expiration(values: dict) -> float | None:
@@ -89,12 +94,13 @@ def _hidden_details(values: dict) -> dict | None:
 @bp.post("/Services/<service_sid>/Entities/<identity>/Challenges")
 def create_challenge(service_sid, identity):
     values = forms.form({"FactorSid", "ExpirationDate", "Details.Message", "Details.Fields", "HiddenDetails",
-                         "AuthPayload"})
+                         "AuthPayload", "Channel"})
     factor_sid = forms.text(values, "FactorSid", 34, required=True)
     if not sids.is_sid(factor_sid, sids.FACTOR):
         raise invalid("Invalid parameter `FactorSid`: a factor's sid (YF followed by 32 hex digits).")
     challenge = core().methods.challenges.create(service_sid, identity, factor_sid, auth_payload(values),
-                                                 _expiration(values), _details(values), _hidden_details(values))
+                                                 _expiration(values), _details(values), _hidden_details(values),
+                                                 forms.text(values, "Channel", 20))
     return jsonify(challenge_json(challenge)), 201
 
 
@@ -106,7 +112,8 @@ def fetch_challenge(service_sid, identity, sid):
 @bp.post("/Services/<service_sid>/Entities/<identity>/Challenges/<sid>")
 def update_challenge(service_sid, identity, sid):
     values = forms.form({"AuthPayload"}, {"Metadata"})
-    challenge = core().methods.challenges.update(service_sid, identity, sid, auth_payload(values, required=True))
+    challenge = core().methods.challenges.update(service_sid, identity, sid,
+                                                 auth_payload(values, required=True, longest=10))
     return jsonify(challenge_json(challenge))
 
 

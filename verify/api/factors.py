@@ -1,5 +1,6 @@
-"""/v2/Services/{sid}/Entities/{identity}/Factors: Verify's Factor resource, of type `totp`
-(verify/methods/factors.py decides; this module reads the parameters and answers JSON)."""
+"""/v2/Services/{sid}/Entities/{identity}/Factors: Verify's Factor resource, of type `totp`, and
+telverify's `phone` (verify/methods/factors.py decides; this module reads the parameters and
+answers JSON)."""
 from __future__ import annotations
 
 from flask import jsonify
@@ -12,6 +13,7 @@ from . import bp, forms, paging, render
 from .entities import entity_path
 
 TOTP_CONFIG = {"Config.TimeStep", "Config.Skew", "Config.CodeLength", "Config.Alg"}
+PHONE_BINDING = {"Binding.PhoneNumber", "Binding.Extension", "Config.Kind"}
 PUSH_ONLY = {"Binding.Alg", "Binding.PublicKey", "Config.AppId", "Config.NotificationPlatform",
              "Config.NotificationToken", "Config.SdkVersion", "Metadata"}
 
@@ -42,33 +44,38 @@ def factor_json(factor: Factor) -> dict:
 
 
 def _options(values: dict) -> dict:
-    """A TOTP factor's Config.* (None: the service's, or the factor's as it is)."""
+    """A TOTP factor's Config.*, and a phone factor's Config.Channel (None: the service's, the
+    kind's, or the factor's as it is)."""
     alg = values.get("Config.Alg")
     if alg is not None and alg not in totp.ALGORITHMS:
         raise invalid(f"Invalid parameter `Config.Alg`: one of {', '.join(totp.ALGORITHMS)}.")
     return {"time_step": forms.integer(values, "Config.TimeStep", 20, 60),
             "skew": forms.integer(values, "Config.Skew", 0, 2),
             "code_length": forms.integer(values, "Config.CodeLength", 3, 8),
-            "alg": alg}
+            "alg": alg, "channel": forms.text(values, "Config.Channel", 20)}
 
 
-def auth_payload(values: dict, required: bool = False) -> str | None:
+def auth_payload(values: dict, required: bool = False, longest: int = 8) -> str | None:
+    """`longest`: 10 where a phone challenge's code (a verification's, up to 10 digits) is tried."""
     code = values.get("AuthPayload")
     if code is None:
         if required:
             raise invalid("Missing required parameter `AuthPayload`: the code the authenticator app shows.")
         return None
-    if not 3 <= len(code) <= 8:
-        raise invalid("Invalid parameter `AuthPayload`: the code the authenticator app shows, 3 to 8 characters.")
+    if not 3 <= len(code) <= longest:
+        raise invalid(f"Invalid parameter `AuthPayload`: the code the authenticator app shows, 3 to {longest} "
+                      "characters.")
     return code
 
 
 @bp.post("/Services/<service_sid>/Entities/<identity>/Factors")
 def create_factor(service_sid, identity):
-    values = forms.form({"FriendlyName", "FactorType", "Binding.Secret", *TOTP_CONFIG}, PUSH_ONLY)
+    values = forms.form({"FriendlyName", "FactorType", "Binding.Secret", *TOTP_CONFIG, *PHONE_BINDING,
+                         "Config.Channel"}, PUSH_ONLY)
     friendly_name = forms.display_name(values, "FriendlyName", required=True)
     factor_type = forms.text(values, "FactorType", 20, required=True)
-    options = _options(values)
+    options = {**_options(values), "phone_number": forms.text(values, "Binding.PhoneNumber", 64),
+               "extension": values.get("Binding.Extension"), "kind": forms.text(values, "Config.Kind", 20)}
     if "Binding.Secret" in values:
         options["secret"] = totp.parse_secret(values["Binding.Secret"])
         if options["secret"] is None:
@@ -85,7 +92,7 @@ def fetch_factor(service_sid, identity, sid):
 
 @bp.post("/Services/<service_sid>/Entities/<identity>/Factors/<sid>")
 def update_factor(service_sid, identity, sid):
-    values = forms.form({"AuthPayload", "FriendlyName", *TOTP_CONFIG},
+    values = forms.form({"AuthPayload", "FriendlyName", *TOTP_CONFIG, "Config.Channel"},
                         {"Config.NotificationToken", "Config.SdkVersion", "Config.NotificationPlatform"})
     factor = core().methods.factors.update(service_sid, identity, sid, forms.display_name(values, "FriendlyName"),
                                            _options(values), auth_payload(values))

@@ -1,5 +1,6 @@
-"""The operations on challenges of TOTP factors: create (with a code, or without and tried later),
-read, list, try a code.
+"""The operations on challenges: create (with a code, or without and tried later), read, list,
+try a code. A phone factor's challenge is a verification's (phone_challenges.py); what follows
+is of TOTP factors'.
 
 A challenge takes at most MAX_CODES codes (then 60308) until it expires (DEFAULT_LIFETIME after it
 is created unless ExpirationDate says otherwise, at most MAX_LIFETIME). The factor's highest
@@ -16,6 +17,7 @@ from ..store.methods import MethodStore
 from .entities import Entities
 from .factors import Factors, factor_not_found
 from .model import Challenge
+from .phone_challenges import PhoneChallenges
 
 MAX_CODES = 5
 DEFAULT_LIFETIME = 5 * 60
@@ -31,14 +33,21 @@ def _unverified(factor_sid: str) -> VerifyError:
                        "before challenging it.", 403)
 
 
+def _compact(value: dict | None) -> str:
+    return json.dumps(value, separators=(",", ":")) if value else ""
+
+
 class Challenges:
-    def __init__(self, store: MethodStore, entities: Entities, factors: Factors):
+    def __init__(self, store: MethodStore, entities: Entities, factors: Factors, phone: PhoneChallenges):
         self.store = store
         self.entities = entities
         self.factors = factors
+        self.phone = phone
 
     def create(self, service_sid: str, identity: str, factor_sid: str, code: str | None,
-               expires: float | None, details: dict | None, hidden_details: dict | None) -> Challenge:
+               expires: float | None, details: dict | None, hidden_details: dict | None,
+               channel: str | None = None) -> Challenge:
+        """`channel`: a phone factor's, within what its kind allows (None: its preferred one)."""
         entity = self.entities.get(service_sid, identity)
         now = time.time()
         if expires is not None and not now < expires <= now + MAX_LIFETIME:
@@ -47,14 +56,23 @@ class Challenges:
         stored = self.factors.stored(service_sid, identity, factor_sid)
         if stored is None:
             raise factor_not_found(identity, factor_sid)
+        sid = sids.new_sid(sids.CHALLENGE)
+        if stored["ty"] == "phone":
+            if code is not None or expires is not None:
+                raise errors.invalid("A phone factor's challenge takes no `AuthPayload` or `ExpirationDate`: it "
+                                     "sends a code or places a call, and lasts as long as that verification.")
+            outcome = self.phone.start(entity, stored, sid, channel, _compact(details), _compact(hidden_details))
+            if outcome == "no_factor":
+                raise factor_not_found(identity, factor_sid)
+            return self._read(entity, sid, reconcile=False)
+        if channel is not None:
+            raise errors.invalid("Parameter `Channel` applies to challenges of phone factors only.")
         if stored["st"] != "verified":
             raise _unverified(factor_sid)
         counter = None if code is None else self.factors.counter(service_sid, identity, factor_sid, stored, code)
-        sid = sids.new_sid(sids.CHALLENGE)
         outcome = self.store.create_challenge(
             service_sid, identity, sid, factor_sid, now, expires or now + DEFAULT_LIFETIME, counter,
-            json.dumps(details, separators=(",", ":")) if details else "",
-            json.dumps(hidden_details, separators=(",", ":")) if hidden_details else "")
+            _compact(details), _compact(hidden_details), {"ty": stored["ty"]})
         if outcome == "no_factor":  # deleted meanwhile
             raise factor_not_found(identity, factor_sid)
         if outcome == "unverified":
@@ -66,9 +84,8 @@ class Challenges:
 
     def list(self, service_sid: str, identity: str, factor_sid: str | None, status: str | None,
              newest_first: bool, offset: int, limit: int) -> list[Challenge]:
-        entity, now = self.entities.get(service_sid, identity), time.time()
-        found = [Challenge.from_hash(entity, raw, now) for raw in self.store.challenges(service_sid, identity,
-                                                                                          newest_first)]
+        entity = self.entities.get(service_sid, identity)
+        found = [self._current(entity, raw) for raw in self.store.challenges(service_sid, identity, newest_first)]
         found = [c for c in found if (factor_sid is None or c.factor_sid == factor_sid)
                  and (status is None or c.status == status)]
         return found[offset:offset + limit]
@@ -78,6 +95,11 @@ class Challenges:
         is counted. An ended challenge answers as it is and counts nothing."""
         entity = self.entities.get(service_sid, identity)
         challenge = self._read(entity, sid)
+        if challenge.factor_type == "phone":
+            return self._phone_code(entity, challenge, code)
+        if len(code) > 8:
+            raise errors.invalid("Invalid parameter `AuthPayload`: the code the authenticator app shows, 3 to 8 "
+                                 "characters.")
         if challenge.status != "pending":
             return challenge
         stored = self.factors.stored(service_sid, identity, challenge.factor_sid)
@@ -95,9 +117,31 @@ class Challenges:
                               "challenge.", 429)
         return self._read(entity, sid)
 
-    def _read(self, entity, sid: str) -> Challenge:
+    def settle_from_verification(self, service_sid: str, challenge: str, verification_sid: str,
+                                 decision: str) -> None:
+        """An approve call decided the verification of a phone challenge ("<identity>/<YC sid>")."""
+        self.phone.settle_from_verification(service_sid, challenge, verification_sid, decision)
+
+    def _phone_code(self, entity, challenge: Challenge, code: str) -> Challenge:
+        if challenge.status == "pending":
+            self.phone.check(entity, challenge, code)
+        elif challenge.verification_status == "max_attempts_reached":
+            raise VerifyError(errors.MAX_CHECKS, f"Max check attempts reached: challenge {challenge.sid}'s "
+                              "verification was checked 5 times without the right code. Create a new challenge.",
+                              429)
+        return self._read(entity, challenge.sid, reconcile=False)
+
+    def _read(self, entity, sid: str, reconcile: bool = True) -> Challenge:
         raw = self.store.challenge(entity.service_sid, entity.identity, sid) \
             if sids.is_sid(sid, sids.CHALLENGE) else None
         if raw is None:
             raise challenge_not_found(entity.identity, sid)
-        return Challenge.from_hash(entity, raw, time.time())
+        return self._current(entity, raw) if reconcile else Challenge.from_hash(entity, raw, time.time())
+
+    def _current(self, entity, raw: dict[str, str]) -> Challenge:
+        """The challenge; a pending phone challenge settled first if its verification has ended."""
+        challenge = Challenge.from_hash(entity, raw, time.time())
+        if raw["st"] == "pending" and challenge.factor_type == "phone" and self.phone.reconcile(entity, challenge):
+            raw = self.store.challenge(entity.service_sid, entity.identity, challenge.sid) or raw
+            challenge = Challenge.from_hash(entity, raw, time.time())
+        return challenge

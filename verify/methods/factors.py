@@ -1,5 +1,6 @@
 """The operations on factors: create (with the entity, when it has none), read, list, change and
-verify with a code, delete. What depends on the factor's type is asked of its module (totp.py)."""
+verify with a code, delete. What depends on the factor's type is asked of its module (totp.py,
+phone.py)."""
 from __future__ import annotations
 
 import logging
@@ -22,17 +23,31 @@ def factor_not_found(identity: str, factor_sid: str) -> VerifyError:
     return errors.not_found(f"Factor {factor_sid} was not found for entity {identity}.")
 
 
+def _only_its_options(method, options: dict) -> None:
+    """Refuse a parameter given (not None) that belongs to another factor type."""
+    foreign = sorted(name for name, value in options.items() if value is not None and name not in method.options)
+    if foreign:
+        raise errors.invalid(f"{', '.join(OPTION_PARAMETERS.get(n, n) for n in foreign)} does not apply to "
+                             f"{method.name} factors.")
+
+
+OPTION_PARAMETERS = {"time_step": "`Config.TimeStep`", "skew": "`Config.Skew`", "code_length": "`Config.CodeLength`",
+                     "alg": "`Config.Alg`", "secret": "`Binding.Secret`", "phone_number": "`Binding.PhoneNumber`",
+                     "extension": "`Binding.Extension`", "kind": "`Config.Kind`", "channel": "`Config.Channel`"}
+
+
 class Factors:
     def __init__(self, store: MethodStore, services: Services, entities: Entities, types: dict):
         self.store = store
         self.services = services
         self.entities = entities
-        self.types = types  # FactorType -> its module (totp.TotpMethod)
+        self.types = types  # FactorType -> its module (totp.TotpMethod, phone.PhoneMethod)
 
     def create(self, service_sid: str, identity: str, factor_type: str, friendly_name: str, options: dict) -> Factor:
         """A new unverified factor, answered with its binding; the entity is created if needed."""
         require_identity(identity)
         method = self._type(factor_type)
+        _only_its_options(method, options)
         service = self.services.get(service_sid)
         sid = sids.new_sid(sids.FACTOR)
         fields, binding = method.new(sid, service, friendly_name, options)
@@ -41,6 +56,9 @@ class Factors:
         if outcome == "full":
             raise errors.invalid(f"Entity {identity} has {FACTORS_PER_ENTITY} factors, as many as telverify keeps "
                                  "for one entity: delete one first.")
+        if outcome == "duplicate":
+            raise VerifyError(errors.FACTOR_EXISTS, f"Entity {identity} has a {fields['kd']} phone already: one "
+                              "phone factor of each kind. Delete it first to change the number.", 409)
         return self._factor(self.entities.get(service_sid, identity), self._stored(service_sid, identity, sid),
                             binding)
 
@@ -59,6 +77,10 @@ class Factors:
         self.entities.get(service_sid, identity)
         stored = self._stored(service_sid, identity, sid)
         method = self.types[stored["ty"]]
+        _only_its_options(method, options)
+        if code is not None and not method.takes_codes:
+            raise errors.invalid(f"Parameter `AuthPayload` does not apply to {method.name} factors: one is "
+                                 "verified by its first approved challenge (POST .../Challenges).")
         changes = method.changes(stored, options)
         if friendly_name is not None:
             changes["fn"] = friendly_name

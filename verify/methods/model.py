@@ -45,12 +45,16 @@ class Challenge:
     expires: float
     details: dict | None
     hidden_details: dict | None
+    channel: str | None = None  # a phone challenge's: its verification's channel
+    verification_sid: str | None = None  # a phone challenge's verification
+    verification_status: str | None = None  # how that verification ended, once it settled this
 
     @classmethod
     def from_hash(cls, entity: Entity, raw: dict[str, str], now: float) -> Challenge:
         status = raw["st"]
         if status == "pending" and now >= float(raw["ex"]):
             status = "expired"  # stored so by the next code tried; the answer needs no write
-        return cls(raw["sid"], entity, raw["fa"], "totp", status, float(raw["ca"]), float(raw["ua"]),
-                   float(raw["ra"]) if raw.get("ra") else None, float(raw["ex"]),
-                   json.loads(raw["dt"]) if raw.get("dt") else None, json.loads(raw["hd"]) if raw.get("hd") else None)
+        return cls(raw["sid"], entity, raw["fa"], raw.get("ty") or "totp", status, float(raw["ca"]),
+                   float(raw["ua"]), float(raw["ra"]) if raw.get("ra") else None, float(raw["ex"]),
+                   json.loads(raw["dt"]) if raw.get("dt") else None, json.loads(raw["hd"]) if raw.get("hd") else None,
+                   raw.get("ch") or None, raw.get("vs") or None, raw.get("vr") or None)

@@ -102,6 +102,8 @@ class TotpMethod:
     """What factors.py asks of a factor type: its stored fields, its answer, its codes."""
 
     name = NAME
+    options = ("time_step", "code_length", "skew", "alg", "secret")
+    takes_codes = True
 
     def __init__(self, keyring: Keyring):
         self.keyring = keyring

@@ -70,12 +70,7 @@ class Admission:
         service and the number's standing, as the store read them together; `delivers_code`:
         False for an approve call, whose # on the person's own phone no one can guess, so a
         lockout (which stops code guessing) lets it through: the person's way back in."""
-        chosen = policy(self.settings, state.service)
-        refusal = rules.refuse_number(destination, chosen.allowed, chosen.narrowed, state.safe_listed)
-        if refusal:
-            raise refusal
-        if state.blocked_seconds:
-            raise blocked(state.blocked_seconds, destination.e164)
+        chosen = self.refuse(state, destination)
         if state.locked_seconds and delivers_code:
             raise locked_out(state.locked_seconds, destination.e164)
         counts = [(functools.partial(rules.refusal, counter, destination=destination), item, counter.identifiers)
@@ -85,6 +80,18 @@ class Admission:
         # Look first, so that a send one limit refuses is not counted by the others.
         self._take(counts, self.limiter.test)
         return Ticket(rules.number_limits(chosen.limits), counts)
+
+    def refuse(self, state: SendingState, destination: Destination) -> Policy:
+        """Raise the refusal of a number telverify never reaches for this service (its type, its
+        country, a fraud report's block), whatever is sent; else the service's policy. Also what
+        a phone factor's number is judged by before it is kept."""
+        chosen = policy(self.settings, state.service)
+        refusal = rules.refuse_number(destination, chosen.allowed, chosen.narrowed, state.safe_listed)
+        if refusal:
+            raise refusal
+        if state.blocked_seconds:
+            raise blocked(state.blocked_seconds, destination.e164)
+        return chosen
 
     def count(self, ticket: Ticket) -> None:
         """Count a send the store has just allowed. Raises the refusal when another request

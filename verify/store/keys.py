@@ -49,6 +49,9 @@ A verification's working hash, with short field names:
     sn  send attempts made                 sr  send attempts released (the carrier refused them)
     fn  CustomFriendlyName                 tg  Tags (JSON)
     sd  digits dialled after the call connects (an extension)
+    yc  "<identity>/<YC sid>": the phone challenge this verification settles (verify/methods/
+        phone_challenges.py); decide_by_call.lua answers it so that a call's decision reaches the
+        challenge at once. A resend takes the newest challenge's.
 
 Versions of telverify without number keys stored a verification whole in that hash (the fields
 above, and sid, to, ch, st, ca, ua, ex as epoch seconds, ck, lc, fr, and per attempt a<n>
@@ -68,15 +71,22 @@ service's slot, written after the entity's script. The keys under an entity's pr
                 telverify's, empty until a factor is verified), sq (the last sequence number given
                 to one of its factors: their creation order)
     factors     sorted set of its factor sids, scored by sequence number (creation order)
-    f:<YF sid>  hash: a factor: ty (type: totp), fn (friendly name), st (unverified, verified),
-                ca, ua, at (wrong codes while unverified), and per type:
+    f:<YF sid>  hash: a factor: ty (type: totp, phone), fn (friendly name), st (unverified,
+                verified), ca, ua, at (wrong codes while unverified), and per type:
                 totp: sd (the seed, sealed: verify/sealing.py, bound to the factor's sid), ts (time
                       step), cl (code length), sk (skew), al (sha1, sha256, sha512), lc (the
                       highest time-step counter ever accepted: a code is accepted once; -1: none)
+                phone: pn (the number, E.164: never answered after the factor's creation), px (an
+                      office phone's extension, digits, or empty), kd (kind: mobile, alternate,
+                      office; one factor of each kind per entity, which factor_create.lua
+                      checks), pc (preferred channel: sms, call, call_approve)
     challenges  sorted set of its challenge sids, scored by creation time (trimmed: see below)
-    c:<YC sid>  hash: a challenge: fa (factor sid), st (pending, approved, expired), ca, ua, ra
-                (responded, empty until then), ex (expires, epoch s), at (codes tried), dt
-                (details, JSON: {message, fields}), hd (hidden details, JSON)
+    c:<YC sid>  hash: a challenge: ty (its factor's type; absent: totp), fa (factor sid), st
+                (pending, approved, denied, expired), ca, ua, ra (responded, empty until then), ex
+                (expires, epoch s), at (codes tried), dt (details, JSON: {message, fields}), hd
+                (hidden details, JSON), and a phone challenge's: ch (its verification's channel),
+                vs (its verification's sid), vr (that verification's status once it settled the
+                challenge: approved, failed, expired, canceled, max_attempts_reached)
 
 A challenge is kept CHALLENGE_RETENTION_SECONDS (store/methods.py) after it expires or is
 approved, and an entity keeps at most its newest CHALLENGES_KEPT: the challenge scripts trim the

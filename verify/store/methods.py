@@ -19,7 +19,7 @@ FACTORS_PER_ENTITY = 50  # an entity holds at most this many factors
 LIST_ALL = 10_000  # more than an entity ever holds (CHALLENGES_KEPT, FACTORS_PER_ENTITY)
 
 SCRIPTS = ("entity_create", "entity_default", "entity_delete", "factor_create", "factor_update", "factor_delete",
-           "factor_reseal", "challenge_create", "challenge_update")
+           "factor_reseal", "challenge_create", "challenge_update", "challenge_settle")
 
 
 def _text(value) -> str:
@@ -83,13 +83,15 @@ class MethodStore:
     # -- factors -------------------------------------------------------------------------------
     def create_factor(self, service_sid: str, identity: str, entity_sid: str, factor_sid: str, now: float,
                       fields: dict[str, str]) -> str:
-        """'created', 'created_entity' (the entity too) or 'full'."""
+        """'created', 'created_entity' (the entity too), 'full', or 'duplicate' when `fields`
+        hold a phone kind (kd) another factor of the entity has."""
         result = self._run("factor_create", [keys.entity(service_sid, identity),
                                              keys.factors_index(service_sid, identity),
                                              keys.factor(service_sid, identity, factor_sid)],
-                           [entity_sid, factor_sid, repr(now), FACTORS_PER_ENTITY, *_flat(fields)])
-        if result[0] == "full":
-            return "full"
+                           [entity_sid, factor_sid, repr(now), FACTORS_PER_ENTITY,
+                            keys.entity_prefix(service_sid, identity), fields.get("kd", ""), *_flat(fields)])
+        if result[0] in ("full", "duplicate"):
+            return result[0]
         if result[1] == "1":
             self.redis.zadd(keys.entities_index(service_sid), {identity: now}, nx=True)
             return "created_entity"
@@ -123,13 +125,24 @@ class MethodStore:
 
     # -- challenges ----------------------------------------------------------------------------
     def create_challenge(self, service_sid: str, identity: str, sid: str, factor_sid: str, now: float,
-                         expires: float, counter: int | None, details: str, hidden: str) -> str:
-        """'approved', 'pending', 'no_factor' or 'unverified'."""
+                         expires: float, counter: int | None, details: str, hidden: str,
+                         fields: dict[str, str], unverified_too: bool = False) -> str:
+        """'approved', 'pending', 'no_factor' or 'unverified' (unless `unverified_too`).
+        `fields`: the challenge's own by type (keys.py: ty, ch, vs)."""
         return self._run("challenge_create", [keys.factor(service_sid, identity, factor_sid),
                                               keys.challenges_index(service_sid, identity),
                                               keys.challenge(service_sid, identity, sid)],
                          [sid, factor_sid, repr(now), repr(expires), "" if counter is None else counter,
                           CHALLENGE_RETENTION_SECONDS, CHALLENGES_KEPT, details, hidden,
+                          keys.entity_prefix(service_sid, identity), "1" if unverified_too else "0",
+                          *_flat(fields)])[0]
+
+    def settle_challenge(self, service_sid: str, identity: str, sid: str, status: str, verification_sid: str,
+                         verification_status: str, now: float) -> str:
+        """'settled', 'missing', 'foreign' or the status of a challenge that had ended."""
+        return self._run("challenge_settle", [keys.challenge(service_sid, identity, sid),
+                                              keys.entity(service_sid, identity)],
+                         [repr(now), status, verification_sid, verification_status,
                           keys.entity_prefix(service_sid, identity)])[0]
 
     def challenge(self, service_sid: str, identity: str, sid: str) -> dict[str, str] | None:

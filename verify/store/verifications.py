@@ -65,6 +65,7 @@ class Send:
     send_digits: str | None
     delivers_code: bool  # False for an approve call: its code is never spoken, so never checked
     number_limits: str  # "kind:amount:seconds,...", protection/rules.py's number_limits
+    challenge: str | None = None  # "<identity>/<YC sid>" of the phone challenge it settles
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ class Store:
             working["fn"] = send.friendly_name
         if send.tags:
             working["tg"] = send.tags
+        if send.challenge:
+            working["yc"] = send.challenge
         # The record keeps whole seconds (store/keys.py): a code expires at the second its
         # date_expires names.
         expires_in = math.floor(send.expires_at) - math.floor(now)
@@ -220,10 +223,11 @@ class Store:
         return (replies[0] if read else None), replies[-1]
 
     def decide_by_call(self, service_sid: str, sid: str, to: str | None, index: int, call_sid: str, decision: str,
-                       now: float) -> tuple[str, CallTurn | None, dict | None]:
+                       now: float) -> tuple[str, CallTurn | None, dict | None, str | None]:
         """Outcome name: missing, foreign, repeat, final or decided (see decide_by_call.lua), the
-        verification as call_turn reads it, and the call's service fields as call_turn reads
-        them, in one round trip. `to`: the verification's number, needed (to block it) for
+        verification as call_turn reads it, the call's service fields as call_turn reads them,
+        and the phone challenge the verification settles ("<identity>/<YC sid>", or None), in
+        one round trip. `to`: the verification's number, needed (to block it) for
         fraud_reported only."""
         script_keys = keys.verification_keys(service_sid, sid)
         if decision == "fraud_reported":
@@ -236,7 +240,8 @@ class Store:
         if name == "decided" and decision == "fraud_reported":
             # The index lives in the service's slot, not the number's: listed after the block.
             self.redis.zadd(keys.blocked_index(service_sid), {to: now + FRAUD_BLOCK_SECONDS})
-        return name, turn, service
+        challenge = result[9] if len(result) > 9 else None
+        return name, turn, service, challenge.decode() if isinstance(challenge, bytes) else challenge
 
     @staticmethod
     def _turn(service_sid: str, sid: str, result: list, now: float) -> tuple[str, CallTurn | None]:

@@ -6,11 +6,13 @@
 -- ARGV: 1 the challenge's sid, 2 the factor's sid, 3 now (epoch s), 4 when it expires (epoch s),
 --       5 the counter the code matched ('' for no code, -1 when it matched none),
 --       6 retention (s) after it expires, 7 most challenges kept per entity, 8 details (JSON or ''),
---       9 hidden details (JSON or ''), 10 the entity's key prefix (a challenge is prefix .. 'c:' .. sid)
+--       9 hidden details (JSON or ''), 10 the entity's key prefix (a challenge is prefix .. 'c:' .. sid),
+--       11 '1' when an unverified factor may be challenged (a phone factor: its first challenge
+--       proves it), 12... the challenge's own fields by type (ty, ch, vs): field, value, ...
 -- Returns {status}: 'approved' or 'pending'; or {'no_factor'} or {'unverified'}
 local status, last = unpack(redis.call('HMGET', KEYS[1], 'st', 'lc'))
 if not status then return {'no_factor'} end
-if status ~= 'verified' then return {'unverified'} end
+if status ~= 'verified' and ARGV[11] ~= '1' then return {'unverified'} end
 local now, expires, keep = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6])
 -- A challenge lives at most an hour; one created longer than an hour and the retention ago is over.
 local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - keep - 3600))
@@ -32,6 +34,7 @@ if ARGV[5] ~= '' then
 end
 redis.call('HSET', KEYS[3], 'sid', ARGV[1], 'fa', ARGV[2], 'st', result, 'ca', ARGV[3], 'ua', ARGV[3],
            'ra', responded, 'ex', ARGV[4], 'at', attempts, 'dt', ARGV[8], 'hd', ARGV[9])
+if #ARGV >= 12 then redis.call('HSET', KEYS[3], unpack(ARGV, 12)) end
 redis.call('EXPIRE', KEYS[3], math.ceil(expires - now + keep))
 redis.call('ZADD', KEYS[2], now, ARGV[1])
 return {result}

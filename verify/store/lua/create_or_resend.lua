@@ -10,7 +10,8 @@
 --                     record's ca)
 --   sid, to, channel  the new verification's sid (used when none is pending), number, channel
 --   working           the new verification's working fields, by keys.py's legend (sc, sl, hs,
---                     and fn, tg when given)
+--                     and fn, tg, yc when given; a resend keeps the pending one's, but takes yc:
+--                     the newest challenge is the one a call's decision settles)
 --   locale            the language of its texts and calls
 --   send_digits       what a call dials once connected ('' for nothing)
 --   delivers_code     false for an approve call: its code is never spoken, so never checked
@@ -112,6 +113,7 @@ if existing then
   redis.call('HSET', key, 'sn', sn)
   if a.send_digits ~= '' then redis.call('HSET', key, 'sd', a.send_digits) end
   if a.delivers_code then redis.call('HSET', key, 'cd', '1') end
+  if a.working.yc then redis.call('HSET', key, 'yc', a.working.yc) end
   table.insert(attempts(r), new_attempt(sn, a.channel, math.floor(now) - r.ca))
   r.ch, r.ua = a.channel, math.floor(now) - r.ca
   text = with_entry(with_record(text, existing, r), a.to, log)

@@ -4,10 +4,10 @@
 -- KEYS[3] the number's block key (same slot; fraud_reported only)
 -- ARGV: 1 now, 2 attempt index, 3 CallSid, 4 decision: approved | fraud_reported,
 --       5 retention s, 6 block s, 7 the verification's sid
--- Returns {result, channel, st, ex, to, lc, fn, sc, m<n>} (false where unset), the reply
--- call_event.lua gives a TwiML webhook (model.CallTurn); result: missing | foreign | repeat
--- (this call already decided so) | final (no longer pending: decided elsewhere, expired,
--- canceled) | decided
+-- Returns {result, channel, st, ex, to, lc, fn, sc, m<n>, yc} (false where unset): the reply
+-- call_event.lua gives a TwiML webhook (model.CallTurn), then the phone challenge the
+-- verification settles (keys.py: yc); result: missing | foreign | repeat (this call already
+-- decided so) | final (no longer pending: decided elsewhere, expired, canceled) | decided
 local now, decision, sid = tonumber(ARGV[1]), ARGV[4], ARGV[7]
 local text = redis.call('GET', KEYS[1]) or ''
 local original, r, need = text, nil, 0
@@ -24,7 +24,7 @@ if result then
   if text ~= original then save(KEYS[1], text, need) end
   return {result}
 end
-local fn, sc = unpack(redis.call('HMGET', KEYS[2], 'fn', 'sc'))
+local fn, sc, yc = unpack(redis.call('HMGET', KEYS[2], 'fn', 'sc', 'yc'))
 if a.outcome == decision then
   result = 'repeat'
 elseif r.st ~= 'pending' then
@@ -50,4 +50,4 @@ else
   need = math.max(need, math.ceil(tonumber(ARGV[5]) + 60))
 end
 if text ~= original then save(KEYS[1], text, need) end
-return {result, 'call_approve', r.st, expires(r), r.to, r.lc, fn, sc, a.answered ~= '' and a.answered}
+return {result, 'call_approve', r.st, expires(r), r.to, r.lc, fn, sc, a.answered ~= '' and a.answered, yc}
