@@ -198,6 +198,10 @@ class MethodBackup:
             raise Refused(f"the default factor {default[:34]} is not among the entity's factors")
         if len({fields["sid"] for _, fields in factors}) < len(factors):
             raise Refused("a factor sid is listed twice")
+        kinds = [fields.get("kd") for _, fields in factors if fields.get("ty") == "phone"]
+        if len(set(kinds)) < len(kinds):
+            raise Refused("two phone factors of one kind: an entity has at most one mobile, one alternate and one "
+                          "office phone")
         # The next factor created gets a sequence number after every imported one.
         entity["sq"] = str(max([*sequences, int(entity["sq"]) if entity.get("sq", "").isdigit() else 0]))
         entity.setdefault("df", "")
