@@ -149,6 +149,24 @@ def test_a_code_is_accepted_once(enrolled):
     assert enrolled.challenge(auth_payload=enrolled.code()).status == "approved"
 
 
+def test_a_challenge_finds_its_code_with_the_factors_settings_as_they_are_now(enrolled):
+    """A process remembers a factor it read (challenges.py, KNOWN_FACTORS) and challenge_create.lua
+    refuses what it remembers once the seed or settings changed: the code is then found again
+    with the factor's settings of this moment."""
+    enrolled.next_step()
+    assert enrolled.challenge(auth_payload=enrolled.code()).status == "approved"  # the factor is known
+    enrolled.entity.factors(enrolled.sid).update(config_code_length=8)
+    enrolled.totp = pyotp.TOTP(enrolled.totp.secret, digits=8, interval=enrolled.step)
+    enrolled.next_step()
+    assert enrolled.challenge(auth_payload=enrolled.code()).status == "approved"
+    enrolled.next_step()
+    assert enrolled.challenge(auth_payload=enrolled.code()[:6]).status == "pending"  # six digits no longer do
+    enrolled.entity.factors(enrolled.sid).delete()
+    with pytest.raises(TwilioRestException) as raised:
+        enrolled.challenge(auth_payload=enrolled.code())
+    assert raised.value.status == 404
+
+
 def test_the_same_code_on_two_challenges_at_once_approves_one(sdk, service, clock):
     enrolled = Enrolled(sdk, service.sid, clock)
     for _ in range(3):  # a few rounds: a race shows up in one

@@ -8,20 +8,27 @@ accepted time-step counter makes each code good once, across all its challenges.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
 from .. import errors, sids
 from ..errors import VerifyError
+from ..store import keys
 from ..store.methods import MethodStore
-from .entities import Entities
+from .entities import Entities, entity_not_found, valid_identity
 from .factors import Factors, factor_not_found
-from .model import Challenge
+from .model import Challenge, Entity
 from .phone_challenges import PhoneChallenges
+from .totp import found_with
 
 MAX_CODES = 5
 DEFAULT_LIFETIME = 5 * 60
 MAX_LIFETIME = 60 * 60
+# Verified TOTP factors whose hash a request of this process read, by (service, identity, sid):
+# the next challenge with a code finds its counter from it and sends one script, which refuses
+# ('stale') if the seed or settings changed since. A factor's seed sits here sealed, as in Redis.
+KNOWN_FACTORS = 10_000
 
 
 def challenge_not_found(identity: str, sid: str) -> VerifyError:
@@ -43,17 +50,24 @@ class Challenges:
         self.entities = entities
         self.factors = factors
         self.phone = phone
+        self._known: dict[tuple[str, str, str], dict[str, str]] = {}  # KNOWN_FACTORS
 
     def create(self, service_sid: str, identity: str, factor_sid: str, code: str | None,
                expires: float | None, details: dict | None, hidden_details: dict | None,
                channel: str | None = None) -> Challenge:
         """`channel`: a phone factor's, within what its kind allows (None: its preferred one)."""
-        entity = self.entities.get(service_sid, identity)
         now = time.time()
         if expires is not None and not now < expires <= now + MAX_LIFETIME:
             raise errors.invalid("Invalid parameter `ExpirationDate`: a date-time after now and at most "
                                  f"{MAX_LIFETIME // 60} minutes from now.")
-        stored = self.factors.stored(service_sid, identity, factor_sid)
+        if code is not None and channel is None:
+            known = self._known.get((service_sid, identity, factor_sid))
+            if known is not None:
+                challenge = self._create_totp(service_sid, identity, None, factor_sid, known, code, now, expires,
+                                              details, hidden_details)
+                if challenge is not None:
+                    return challenge
+        entity, stored = self._entity_and(service_sid, identity, factor_sid, sids.FACTOR, keys.factor)
         if stored is None:
             raise factor_not_found(identity, factor_sid)
         sid = sids.new_sid(sids.CHALLENGE)
@@ -69,15 +83,38 @@ class Challenges:
             raise errors.invalid("Parameter `Channel` applies to challenges of phone factors only.")
         if stored["st"] != "verified":
             raise _unverified(factor_sid)
+        return self._create_totp(service_sid, identity, entity, factor_sid, stored, code, now, expires, details,
+                                 hidden_details)
+
+    def _create_totp(self, service_sid: str, identity: str, entity: Entity | None, factor_sid: str,
+                     stored: dict[str, str], code: str | None, now: float, expires: float | None,
+                     details: dict | None, hidden_details: dict | None) -> Challenge | None:
+        """A TOTP factor's challenge, its code found with `stored`: the factor's hash as this
+        request read it (`entity` given), or as an earlier one did; then None when the factor is
+        not as it was (the caller reads it again)."""
         counter = None if code is None else self.factors.counter(service_sid, identity, factor_sid, stored, code)
-        outcome = self.store.create_challenge(
-            service_sid, identity, sid, factor_sid, now, expires or now + DEFAULT_LIFETIME, counter,
-            _compact(details), _compact(hidden_details), {"ty": stored["ty"]})
+        expires = expires or now + DEFAULT_LIFETIME
+        sid = sids.new_sid(sids.CHALLENGE)
+        outcome, entity_fields = self.store.create_challenge(
+            service_sid, identity, sid, factor_sid, now, expires, counter, _compact(details),
+            _compact(hidden_details), {"ty": stored["ty"]}, found_with=found_with(stored) if entity is None else "")
+        known = (service_sid, identity, factor_sid)
+        if entity is None and outcome not in ("approved", "pending"):  # stale, or gone: read it again
+            self._known.pop(known, None)
+            return None
         if outcome == "no_factor":  # deleted meanwhile
             raise factor_not_found(identity, factor_sid)
         if outcome == "unverified":
             raise _unverified(factor_sid)
-        return self._read(entity, sid)
+        if entity is None:
+            entity = Entity.from_hash(service_sid, identity, entity_fields)
+        elif known not in self._known:
+            if len(self._known) >= KNOWN_FACTORS:
+                self._known.clear()
+            self._known[known] = stored
+        # What the script stored, answered without reading it back.
+        return Challenge(sid, entity, factor_sid, stored["ty"], outcome, now, now,
+                         now if outcome == "approved" else None, expires, details or None, hidden_details or None)
 
     def get(self, service_sid: str, identity: str, sid: str) -> Challenge:
         return self._read(self.entities.get(service_sid, identity), sid)
@@ -93,10 +130,12 @@ class Challenges:
     def update(self, service_sid: str, identity: str, sid: str, code: str) -> Challenge:
         """Try a code: approved when valid and new; else the challenge stays pending and the code
         is counted. An ended challenge answers as it is and counts nothing."""
-        entity = self.entities.get(service_sid, identity)
-        challenge = self._read(entity, sid)
+        entity, raw = self._entity_and(service_sid, identity, sid, sids.CHALLENGE, keys.challenge)
+        if raw is None:
+            raise challenge_not_found(identity, sid)
+        challenge = Challenge.from_hash(entity, raw, time.time())
         if challenge.factor_type == "phone":
-            return self._phone_code(entity, challenge, code)
+            return self._phone_code(entity, self._current(entity, raw), code)
         if len(code) > 8:
             raise errors.invalid("Invalid parameter `AuthPayload`: the code the authenticator app shows, 3 to 8 "
                                  "characters.")
@@ -106,8 +145,9 @@ class Challenges:
         if stored is None:
             raise factor_not_found(identity, challenge.factor_sid)
         counter = self.factors.counter(service_sid, identity, challenge.factor_sid, stored, code)
-        outcome = self.store.update_challenge(service_sid, identity, sid, challenge.factor_sid, time.time(),
-                                              counter, MAX_CODES)
+        now = time.time()
+        outcome = self.store.update_challenge(service_sid, identity, sid, challenge.factor_sid, now, counter,
+                                              MAX_CODES)
         if outcome == "missing":
             raise challenge_not_found(identity, sid)
         if outcome == "no_factor":
@@ -115,7 +155,23 @@ class Challenges:
         if outcome == "max":
             raise VerifyError(errors.CHALLENGE_MAX_ATTEMPTS, f"Challenge {sid} took {MAX_CODES} codes: create a new "
                               "challenge.", 429)
+        if outcome in ("approved", "pending"):  # the script's change, answered without reading it back
+            return dataclasses.replace(challenge, status=outcome, updated=now,
+                                       responded=now if outcome == "approved" else None)
         return self._read(entity, sid)
+
+    def _entity_and(self, service_sid: str, identity: str, sid: str, kind: str, key) -> tuple[Entity, dict | None]:
+        """The entity and the stored hash of its factor or challenge `sid` (`kind`, its sid
+        prefix; `key`, keys.factor or keys.challenge), in one round trip: 404 without the
+        entity, None for a `sid` that is not there."""
+        if not valid_identity(identity):
+            raise entity_not_found(service_sid, identity)
+        if not sids.is_sid(sid, kind):
+            return self.entities.get(service_sid, identity), None  # an unknown entity answers its 404 first
+        entity, raw = self.store.entity_and(service_sid, identity, key(service_sid, identity, sid))
+        if entity is None:
+            raise entity_not_found(service_sid, identity)
+        return Entity.from_hash(service_sid, identity, entity), raw
 
     def settle_from_verification(self, service_sid: str, challenge: str, verification_sid: str,
                                  decision: str) -> None:

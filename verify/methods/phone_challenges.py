@@ -48,7 +48,7 @@ class PhoneChallenges:
                                send_digits=EXTENSION_PAUSE + extension if extension else None,
                                challenge=f"{entity.identity}/{sid}")
         verification, _ = self.verifications.start(entity.service_sid, request)
-        outcome = self.store.create_challenge(
+        outcome, _ = self.store.create_challenge(
             entity.service_sid, entity.identity, sid, factor["sid"], time.time(), verification.expires_at, None,
             details, hidden, {"ty": "phone", "ch": channel, "vs": verification.sid}, unverified_too=True)
         if outcome == "no_factor":

@@ -98,6 +98,12 @@ def matched_counter(secret: str, config: TotpConfig, code: str, now: float) -> i
     return found
 
 
+def found_with(stored: dict) -> str:
+    """What a counter depends on in a factor's hash: its sealed seed and its settings, as
+    challenge_create.lua compares them."""
+    return "|".join(stored.get(field, "") for field in ("sd", "ts", "cl", "sk", "al"))
+
+
 class TotpMethod:
     """What factors.py asks of a factor type: its stored fields, its answer, its codes."""
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import redis
 from redis.cluster import RedisCluster
+from redis.exceptions import NoScriptError
 
 from . import keys
+from .round_trip import ClusterRoundTrip, RoundTrip
 from .scripts import load_scripts
 
 CHALLENGE_RETENTION_SECONDS = 30 * 24 * 3600  # an ended challenge stays readable this long
@@ -26,8 +28,11 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _hash(raw: dict) -> dict[str, str]:
-    return {_text(k): _text(v) for k, v in raw.items()}
+def _hash(raw: dict | list) -> dict[str, str]:
+    """An HGETALL reply as a dict: a flat [field, value, ...] list as one Redis answers it
+    through a round trip, or the dict of a cluster client."""
+    pairs = raw.items() if isinstance(raw, dict) else zip(raw[::2], raw[1::2])
+    return {_text(k): _text(v) for k, v in pairs}
 
 
 def _flat(fields: dict[str, str]) -> list[str]:
@@ -38,10 +43,30 @@ class MethodStore:
     def __init__(self, client: redis.Redis | RedisCluster):
         self.redis = client
         self._scripts = load_scripts(client, SCRIPTS)
+        # A challenge with an authenticator app's code is a hot path: its reads and its script go
+        # by round_trip.py, without redis-py's per-command work (a third of a command's cost).
+        self._round_trip = ClusterRoundTrip(client) if isinstance(client, RedisCluster) else RoundTrip(client)
 
     def _run(self, name: str, script_keys: list[str], args: list):
-        result = self._scripts[name](keys=script_keys, args=[str(a) for a in args])
+        script = self._scripts[name]
+        command = ("EVALSHA", script.sha, len(script_keys), *script_keys, *(str(a) for a in args))
+        for _ in range(2):
+            (result,) = self._round_trip.send(command)
+            if not isinstance(result, NoScriptError):
+                break
+            self.redis.script_load(script.script)  # Redis restarted or flushed its script cache
+        if isinstance(result, Exception):
+            raise result
         return [str(_text(item)) for item in result] if isinstance(result, list) else _text(result)
+
+    def entity_and(self, service_sid: str, identity: str, key: str) -> tuple[dict | None, dict | None]:
+        """(the entity, the hash `key` of one of its factors or challenges), None for either that
+        is missing, in one round trip."""
+        replies = self._round_trip.send(("HGETALL", keys.entity(service_sid, identity)), ("HGETALL", key))
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return tuple(_hash(reply) if reply else None for reply in replies)
 
     # -- entities ------------------------------------------------------------------------------
     def create_entity(self, service_sid: str, identity: str, sid: str, now: float) -> bool:
@@ -126,16 +151,24 @@ class MethodStore:
     # -- challenges ----------------------------------------------------------------------------
     def create_challenge(self, service_sid: str, identity: str, sid: str, factor_sid: str, now: float,
                          expires: float, counter: int | None, details: str, hidden: str,
-                         fields: dict[str, str], unverified_too: bool = False) -> str:
-        """'approved', 'pending', 'no_factor' or 'unverified' (unless `unverified_too`).
+                         fields: dict[str, str], unverified_too: bool = False, found_with: str = ""
+                         ) -> tuple[str, dict[str, str] | None]:
+        """('approved' or 'pending', the entity's hash: sid, ca, ua, df); or ('no_factor',
+        None), ('unverified', None) (unless `unverified_too`), or ('stale', None) when the factor's
+        seed and settings are no longer `found_with` (its sd, ts, cl, sk and al joined by "|": what
+        the caller found the counter with, from a read of an earlier request).
         `fields`: the challenge's own by type (keys.py: ty, ch, vs)."""
-        return self._run("challenge_create", [keys.factor(service_sid, identity, factor_sid),
-                                              keys.challenges_index(service_sid, identity),
-                                              keys.challenge(service_sid, identity, sid)],
-                         [sid, factor_sid, repr(now), repr(expires), "" if counter is None else counter,
-                          CHALLENGE_RETENTION_SECONDS, CHALLENGES_KEPT, details, hidden,
-                          keys.entity_prefix(service_sid, identity), "1" if unverified_too else "0",
-                          *_flat(fields)])[0]
+        reply = self._run("challenge_create", [keys.factor(service_sid, identity, factor_sid),
+                                               keys.challenges_index(service_sid, identity),
+                                               keys.challenge(service_sid, identity, sid),
+                                               keys.entity(service_sid, identity)],
+                          [sid, factor_sid, repr(now), repr(expires), "" if counter is None else counter,
+                           CHALLENGE_RETENTION_SECONDS, CHALLENGES_KEPT, details, hidden,
+                           keys.entity_prefix(service_sid, identity), "1" if unverified_too else "0", found_with,
+                           *_flat(fields)])
+        if len(reply) == 1:
+            return reply[0], None
+        return reply[0], dict(zip(("sid", "ca", "ua", "df"), reply[1:]))
 
     def settle_challenge(self, service_sid: str, identity: str, sid: str, status: str, verification_sid: str,
                          verification_status: str, now: float) -> str:

@@ -3,15 +3,23 @@
 -- time-step counter above every one the factor accepted before (a code is accepted once).
 -- Trims the entity's challenges: those ended longer than the retention ago, and beyond the cap.
 -- KEYS[1] the factor (hash)   KEYS[2] the entity's challenges (sorted set)   KEYS[3] the challenge
+-- KEYS[4] the entity (hash)
 -- ARGV: 1 the challenge's sid, 2 the factor's sid, 3 now (epoch s), 4 when it expires (epoch s),
 --       5 the counter the code matched ('' for no code, -1 when it matched none),
 --       6 retention (s) after it expires, 7 most challenges kept per entity, 8 details (JSON or ''),
 --       9 hidden details (JSON or ''), 10 the entity's key prefix (a challenge is prefix .. 'c:' .. sid),
 --       11 '1' when an unverified factor may be challenged (a phone factor: its first challenge
---       proves it), 12... the challenge's own fields by type (ty, ch, vs): field, value, ...
--- Returns {status}: 'approved' or 'pending'; or {'no_factor'} or {'unverified'}
-local status, last = unpack(redis.call('HMGET', KEYS[1], 'st', 'lc'))
+--       proves it), 12 the factor's seed and settings the counter was found with, "sd|ts|cl|sk|al"
+--       ('' when the caller read them in this request), 13... the challenge's own fields by type
+--       (ty, ch, vs): field, value, ...
+-- Returns {status, the entity's sid, created, updated, default factor}: status 'approved' or
+-- 'pending'; or {'no_factor'}, {'unverified'}, or {'stale'} when the factor's seed or settings are
+-- no longer those of ARGV[12] (the caller reads them and finds the counter again)
+local status, last, sd, ts, cl, sk, al = unpack(redis.call('HMGET', KEYS[1], 'st', 'lc', 'sd', 'ts', 'cl', 'sk', 'al'))
 if not status then return {'no_factor'} end
+if ARGV[12] ~= '' and ARGV[12] ~= table.concat({sd or '', ts or '', cl or '', sk or '', al or ''}, '|') then
+  return {'stale'}
+end
 if status ~= 'verified' and ARGV[11] ~= '1' then return {'unverified'} end
 local now, expires, keep = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6])
 -- A challenge lives at most an hour; one created longer than an hour and the retention ago is over.
@@ -34,7 +42,8 @@ if ARGV[5] ~= '' then
 end
 redis.call('HSET', KEYS[3], 'sid', ARGV[1], 'fa', ARGV[2], 'st', result, 'ca', ARGV[3], 'ua', ARGV[3],
            'ra', responded, 'ex', ARGV[4], 'at', attempts, 'dt', ARGV[8], 'hd', ARGV[9])
-if #ARGV >= 12 then redis.call('HSET', KEYS[3], unpack(ARGV, 12)) end
+if #ARGV >= 13 then redis.call('HSET', KEYS[3], unpack(ARGV, 13)) end
 redis.call('EXPIRE', KEYS[3], math.ceil(expires - now + keep))
 redis.call('ZADD', KEYS[2], now, ARGV[1])
-return {result}
+local entity_sid, created, updated, default = unpack(redis.call('HMGET', KEYS[4], 'sid', 'ca', 'ua', 'df'))
+return {result, entity_sid, created, updated, default or ''}
