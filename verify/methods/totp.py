@@ -85,10 +85,20 @@ def qr_svg(key_uri: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+class _Totp(pyotp.TOTP):
+    """pyotp's TOTP with its secret decoded once, not again for each candidate counter."""
+
+    def byte_secret(self) -> bytes:
+        decoded = self.__dict__.get("_decoded")
+        if decoded is None:
+            decoded = self.__dict__["_decoded"] = super().byte_secret()
+        return decoded
+
+
 def matched_counter(secret: str, config: TotpConfig, code: str, now: float) -> int:
     """The highest time-step counter within ±skew of `now` whose code `code` is; -1 for none.
     Every candidate is compared, in constant time, whatever matched before."""
-    totp = pyotp.TOTP(secret, digits=config.code_length, digest=ALGORITHMS[config.alg], interval=config.time_step)
+    totp = _Totp(secret, digits=config.code_length, digest=ALGORITHMS[config.alg], interval=config.time_step)
     current = totp.timecode(now)
     given = code.encode()
     found = -1
