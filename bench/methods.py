@@ -91,3 +91,28 @@ def make_phone_challenges(stack: Stack, service: str, session_factory, block: st
 
     with ThreadPoolExecutor(32) as pool:
         return list(pool.map(one, range(first, first + count)))
+
+
+def make_people(stack: Stack, service: str, session_factory, block: str, count: int) -> None:
+    """`count` people as a sign-in page keeps them: each an entity with a verified authenticator
+    app and a mobile phone (numbers 0... of `block`), its default the app."""
+    local = threading.local()
+
+    def one(index: int) -> None:
+        if not hasattr(local, "session"):
+            local.session = session_factory()
+        identity = f"bench-memory-{index:08d}"
+        base = f"{stack.web_url}/v2/Services/{service}/Entities/{identity}/Factors"
+        created = local.session.post(base, data={"FactorType": "totp", "FriendlyName": "Authenticator"}, timeout=30)
+        app = created.json()
+        verified = local.session.post(f"{base}/{app['sid']}", timeout=30,
+                                      data={"AuthPayload": pyotp.TOTP(app["binding"]["secret"]).at(time.time())})
+        phone = local.session.post(base, timeout=30, data={
+            "FactorType": "phone", "FriendlyName": "Mobile phone", "Config.Kind": "mobile",
+            "Binding.PhoneNumber": f"{block}{index:06d}"})
+        if (created.status_code, verified.status_code, phone.status_code) != (201, 200, 201):
+            raise BenchError(f"setup person {identity} failed: {created.text} {verified.text} {phone.text}")
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(one, range(count)))
+

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 import phonenumbers
 import redis
 import requests
-from methods import FACTORS, PHONES, make_factors, make_phone_challenges, write_challenges
+from methods import FACTORS, PHONES, make_factors, make_people, make_phone_challenges, write_challenges
 from services import (
     API_KEY,
     API_SECRET,
@@ -199,6 +199,12 @@ def measure_memory(stack: Stack) -> dict:
     for first in range(0, MEMORY_SAMPLE, MEMORY_CHUNK):
         ended(service, first, MEMORY_CHUNK)
     memory.update(growth(before, sample(), "ended"))
+    # A person's methods, kept until deleted: an entity with an authenticator app and a phone.
+    service, before = fresh()
+    make_people(stack, service, api, MEMORY_BLOCK, MEMORY_SAMPLE)
+    after = sample()
+    memory["person"] = (after[0] - before[0]) / MEMORY_SAMPLE
+    memory["person_keys_each"] = (store.dbsize() - 2 - 2 * 64) / MEMORY_SAMPLE
     # In steady state Redis holds a code lifetime of pending verifications and a day of ended ones.
     memory["per_create_per_second"] = (CODE_SECONDS * memory["pending_per_verification"]
                                        + KEPT_SECONDS * memory["ended_per_verification"])
@@ -456,7 +462,10 @@ def report(rows: list, memory: dict, stack: Stack, duration: int, rounds: int, w
               f"{memory[what + '_number_key']} B" + (f", the working hash {memory[what + '_working']} B."
                                                        if memory[what + "_working"] else "; no working hash."))
     print(f"Steady state per create per second ({CODE_SECONDS} s codes): {CODE_SECONDS} s x pending + "
-          f"{KEPT_SECONDS} s x ended = {memory['per_create_per_second'] / 1e6:.1f} MB.\n")
+          f"{KEPT_SECONDS} s x ended = {memory['per_create_per_second'] / 1e6:.1f} MB.")
+    print(f"Redis memory per person with an authenticator app and a mobile phone: {memory['person']:.0f} B "
+          f"(growth of used_memory over {MEMORY_SAMPLE}, less client buffers; {memory['person_keys_each']:.0f} keys "
+          f"each).\n")
 
     check = rows[2][2]
     targets = [("VerificationCheck >= 0.5x baseline throughput (median run)", check["ratio"] >= 0.5,
