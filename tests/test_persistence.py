@@ -7,14 +7,20 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
+import pyotp
 import pytest
+import requests
 
 from app import create_app
 from config import ConfigError, load_settings
 from tests.cluster import LocalCluster
 from tests.support import (
+    API_KEY,
+    API_SECRET,
     IN_MEMORY,
+    LANDLINE,
     MOBILE,
     ROOT,
     LiveServer,
@@ -174,7 +180,7 @@ def test_the_settings_are_one_or_zero(name, value):
     assert not settings.require_redis_persistence and not settings.redis_persistence_confirmed
 
 
-def test_a_pending_verification_survives_redis_killed_and_restarted(tmp_path, standin):
+def test_a_pending_verification_and_a_persons_methods_survive_redis_killed_and_restarted(tmp_path, standin):
     """appendfsync always: Redis writes each change to the file and fsyncs it before it answers,
     so a SIGKILL right after an answer loses nothing, and the test waits on no clock. With
     everysec, as production runs, the last second before a crash may be lost."""
@@ -187,6 +193,15 @@ def test_a_pending_verification_survives_redis_killed_and_restarted(tmp_path, st
         with LiveServer(lambda base: make_env(url, standin.base_url, base)) as live:
             sdk = verify_client(live.url)
             service = sdk.verify.v2.services.create(friendly_name="Acme")
+            # A person's methods: an authenticator app (verified, the default) and an office phone.
+            person = sdk.verify.v2.services(service.sid).entities("person-0001-restart")
+            app = person.new_factors.create(friendly_name="Authenticator", factor_type="totp")
+            totp = pyotp.TOTP(app.binding["secret"])
+            assert person.factors(app.sid).update(auth_payload=totp.now()).status == "verified"
+            office = requests.post(f"{live.url}/v2/Services/{service.sid}/Entities/person-0001-restart/Factors",
+                                   auth=(API_KEY, API_SECRET), timeout=10, data={
+                                       "FactorType": "phone", "FriendlyName": "Office phone", "Config.Kind": "office",
+                                       "Binding.PhoneNumber": LANDLINE + "x123"}).json()
             started = sdk.verify.v2.services(service.sid).verifications.create(to=MOBILE, channel="sms")
             message = standin.wait_for_message(MOBILE, timeout=10)
             code = code_in(message)
@@ -199,6 +214,12 @@ def test_a_pending_verification_survives_redis_killed_and_restarted(tmp_path, st
             assert fetched.status == "pending" and fetched.to == MOBILE
             checked = sdk.verify.v2.services(service.sid).verification_checks.create(to=MOBILE, code=code)
             assert checked.status == "approved" and checked.sid == started.sid
+            assert [(f.sid, f.status) for f in person.factors.list()] == [(app.sid, "verified"),
+                                                                        (office["sid"], "unverified")]
+            # The next time step's code (within the skew): above the one that verified the factor.
+            next_code = totp.at(time.time() + totp.interval)
+            assert person.challenges.create(factor_sid=app.sid, auth_payload=next_code).status == "approved"
+            assert person.fetch().sid.startswith("YE")
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(10)
