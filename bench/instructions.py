@@ -27,12 +27,14 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import methods
 import run
 from services import API_KEY, API_SECRET, ROOT, BenchError, Stack
 from webhooks import take_calls, write_signed
 
-KINDS = ("live", "ready", "check", "answer", "key1")  # all within the codes' 10 minutes (the run takes ~3)
+KINDS = ("live", "ready", "check", "answer", "key1", "totp")  # all within the codes' 10 minutes (the run takes ~3)
 CALLS = 500
+PEOPLE = 10  # TOTP challenges rotate over them, as the benchmark's over its 2,000: each factor known to the process
 
 
 def prepare(stack: Stack, folder: Path, per_run: int) -> dict:
@@ -42,10 +44,14 @@ def prepare(stack: Stack, folder: Path, per_run: int) -> dict:
     for first in range(0, CALLS, 250):
         run.create_pending(stack, service, run.CALL_BLOCK, 250, "call_approve", first)
         calls += take_calls(stack)
+    methods.FACTORS = PEOPLE
+    people = methods.make_factors(stack, service, run.api)
     return {"settings": stack.telverify_settings(), "service": service,
             "warm": per_run,  # the one number (and call) no counted run uses
             "files": {"answer": str(write_signed(calls, "answer", folder)),
-                      "key1": str(write_signed(calls, "key", folder, Digits="1"))}}
+                      "key1": str(write_signed(calls, "key", folder, Digits="1")),
+                      # Codes of this moment: those of a later run are refused as used or old, by the same work.
+                      "totp": str(methods.write_challenges(people, service, folder))}}
 
 
 def requests_of(kind: str, state: dict, first: int, count: int) -> list[dict]:
@@ -60,12 +66,12 @@ def requests_of(kind: str, state: dict, first: int, count: int) -> list[dict]:
         return environ
     if kind in ("live", "ready"):
         return [build(f"/healthz/{kind}") for _ in range(count)]
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{API_KEY}:{API_SECRET}".encode()).decode()}
     if kind == "check":
-        auth = {"Authorization": "Basic " + base64.b64encode(f"{API_KEY}:{API_SECRET}".encode()).decode()}
         return [build(f"/v2/Services/{state['service']}/VerificationCheck", "POST",
                       f"To=%2B447401{index:06d}&Code=000000".encode(), auth) for index in range(first, first + count)]
     lines = Path(state["files"][kind]).read_text().splitlines()
-    return [build(path, "POST", body.encode(), {"X-Twilio-Signature": signature})
+    return [build(path, "POST", body.encode(), {"X-Twilio-Signature": signature} if signature else auth)
             for path, body, signature in (lines[i % len(lines)].split("\t") for i in range(first, first + count))]
 
 
