@@ -110,7 +110,7 @@ def test_an_export_holds_every_entity_and_factor_with_sealed_seeds(live, service
             db.hgetall(keys.factor(service.sid, person.identity, sid)) for sid in person.totps]
         assert [f["sequence"] for f in line["factors"]] == list(range(1, len(person.totps) + 1))
         for factor in line["factors"]:  # sealed as stored, never the secret
-            assert factor["fields"]["sd"].startswith(header["sealing_key_id"] + ".")
+            assert factor["fields"]["sv"] == header["sealing_key_id"]
             assert person.totps[factor["fields"]["sid"]].secret not in json.dumps(lines)
     audit = requests.get(f"{live.url}/admin/AuditLog", auth=ADMIN, timeout=15).json()["entries"][0]
     assert (audit["action"], audit["status_code"], audit["account_sid"]) == ("methods.export", 200, APP_ACCOUNT_SID)

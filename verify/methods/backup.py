@@ -27,6 +27,7 @@ from ..services import Services
 from ..store.backup import BackupStore
 from ..store.methods import FACTORS_PER_ENTITY
 from .entities import valid_identity
+from .totp import sealed_seed
 
 FORMAT = "telverify-methods"
 VERSION = 1
@@ -236,9 +237,9 @@ class MethodBackup:
         for _, fields in factors:
             if "sd" in fields:
                 try:
-                    self.seeds.open(fields["sd"], fields["sid"])
+                    self.seeds.open(sealed_seed(fields), fields["sid"])
                 except SealError:
-                    key_id = fields["sd"].partition(".")[0][:16]
+                    key_id = fields.get("sv", "")[:16]
                     sealed_elsewhere.append(f"{fields['sid']} (sealed under key {key_id!r})")
         if sealed_elsewhere:
             raise Refused(f"the seed of factor {', '.join(sealed_elsewhere)} opens under neither SECRET_KEY nor "

@@ -120,7 +120,7 @@ class Factors:
             raise errors.unavailable("telverify cannot read this factor's seed: its SECRET_KEY changed. Nothing "
                                      "was approved.") from None
         if resealed:
-            self.store.reseal(service_sid, identity, sid, stored["sd"], resealed)
+            self.store.reseal(service_sid, identity, sid, stored["sd"], resealed["sv"], resealed["sd"])
         return counter
 
     def _type(self, factor_type: str | None):

@@ -111,7 +111,25 @@ def matched_counter(secret: str, config: TotpConfig, code: str, now: float) -> i
 def found_with(stored: dict) -> str:
     """What a counter depends on in a factor's hash: its sealed seed and its settings, as
     challenge_create.lua compares them."""
-    return "|".join(stored.get(field, "") for field in ("sd", "ts", "cl", "sk", "al"))
+    return "|".join(stored.get(field, "") for field in ("sv", "sd", "ts", "cl", "sk", "al"))
+
+
+# A seed is kept as its raw bytes sealed (verify/sealing.py), in two fields: `sv`, the id of the
+# key that sealed it, and `sd`, the rest. Then `sd` of a 20-byte seed is 64 characters, and the
+# factor's hash stays in Redis's compact encoding (hash-max-listpack-value, 64 by default): a
+# longer value turns the whole hash into a table, three times its size.
+def seed_fields(sealed: str) -> dict[str, str]:
+    key_id, _, body = sealed.partition(".")
+    return {"sv": key_id, "sd": body}
+
+
+def sealed_seed(stored: dict) -> str:
+    """The seed as Keyring.open takes it, from a factor's hash."""
+    return f"{stored.get('sv', '')}.{stored.get('sd', '')}"
+
+
+def _raw(secret: str) -> bytes:
+    return base64.b32decode(secret + "=" * (-len(secret) % 8))
 
 
 class TotpMethod:
@@ -130,7 +148,7 @@ class TotpMethod:
         config = TotpConfig.of_service(service).changed(options)
         secret = options.get("secret") or base64.b32encode(secrets.token_bytes(SEED_BYTES)).decode()
         key_uri = uri(secret, config, service["totp_issuer"] or service["friendly_name"], friendly_name)
-        fields = {**config.fields(), "sd": self.keyring.seal(secret.encode(), factor_sid)}
+        fields = {**config.fields(), **seed_fields(self.keyring.seal(_raw(secret), factor_sid))}
         # telverify: `qr_svg`, the QR code of `uri`, answered with the secret and never again
         return fields, {"secret": secret, "uri": key_uri, "qr_svg": qr_svg(key_uri)}
 
@@ -142,9 +160,10 @@ class TotpMethod:
     def config(stored: dict) -> dict:
         return TotpConfig.from_fields(stored).render()
 
-    def counter(self, factor_sid: str, stored: dict, code: str) -> tuple[int, str | None]:
-        """(the counter `code` matched, -1 for none; the seed sealed again under the current
-        SECRET_KEY when it was sealed under the previous one, else None)."""
-        opened = self.keyring.open(stored["sd"], factor_sid)
-        counter = matched_counter(opened.plaintext.decode(), TotpConfig.from_fields(stored), code, time.time())
-        return counter, self.keyring.seal(opened.plaintext, factor_sid) if opened.stale else None
+    def counter(self, factor_sid: str, stored: dict, code: str) -> tuple[int, dict[str, str] | None]:
+        """(the counter `code` matched, -1 for none; the seed's fields sealed again under the
+        current SECRET_KEY when it was sealed under the previous one, else None)."""
+        opened = self.keyring.open(sealed_seed(stored), factor_sid)
+        secret = base64.b32encode(opened.plaintext).decode()
+        counter = matched_counter(secret, TotpConfig.from_fields(stored), code, time.time())
+        return counter, seed_fields(self.keyring.seal(opened.plaintext, factor_sid)) if opened.stale else None

@@ -73,7 +73,9 @@ service's slot, written after the entity's script. The keys under an entity's pr
     factors     sorted set of its factor sids, scored by sequence number (creation order)
     f:<YF sid>  hash: a factor: ty (type: totp, phone), fn (friendly name), st (unverified,
                 verified), ca, ua, at (wrong codes while unverified), and per type:
-                totp: sd (the seed, sealed: verify/sealing.py, bound to the factor's sid), ts (time
+                totp: sv, sd (the seed's raw bytes sealed: verify/sealing.py, bound to the factor's
+                      sid; sv the sealing key's id, sd the rest, short enough for the hash to stay
+                      in Redis's compact encoding: methods/totp.py), ts (time
                       step), cl (code length), sk (skew), al (sha1, sha256, sha512), lc (the
                       highest time-step counter ever accepted: a code is accepted once; -1: none)
                 phone: pn (the number, E.164: never answered after the factor's creation), px (an

@@ -139,8 +139,10 @@ class MethodStore:
                          [factor_sid, repr(now), "" if counter is None else counter, max_attempts,
                           *_flat(changes)])[0]
 
-    def reseal(self, service_sid: str, identity: str, factor_sid: str, sealed: str, resealed: str) -> bool:
-        return self._run("factor_reseal", [keys.factor(service_sid, identity, factor_sid)], [sealed, resealed]) == 1
+    def reseal(self, service_sid: str, identity: str, factor_sid: str, sealed: str, key_id: str, resealed: str
+               ) -> bool:
+        return self._run("factor_reseal", [keys.factor(service_sid, identity, factor_sid)],
+                         [sealed, key_id, resealed]) == 1
 
     def delete_factor(self, service_sid: str, identity: str, factor_sid: str, now: float) -> bool:
         return self._run("factor_delete", [keys.entity(service_sid, identity),
@@ -155,7 +157,7 @@ class MethodStore:
                          ) -> tuple[str, dict[str, str] | None]:
         """('approved' or 'pending', the entity's hash: sid, ca, ua, df); or ('no_factor',
         None), ('unverified', None) (unless `unverified_too`), or ('stale', None) when the factor's
-        seed and settings are no longer `found_with` (its sd, ts, cl, sk and al joined by "|": what
+        seed and settings are no longer `found_with` (its sv, sd, ts, cl, sk and al joined by "|": what
         the caller found the counter with, from a read of an earlier request).
         `fields`: the challenge's own by type (keys.py: ty, ch, vs)."""
         reply = self._run("challenge_create", [keys.factor(service_sid, identity, factor_sid),

@@ -9,15 +9,16 @@
 --       6 retention (s) after it expires, 7 most challenges kept per entity, 8 details (JSON or ''),
 --       9 hidden details (JSON or ''), 10 the entity's key prefix (a challenge is prefix .. 'c:' .. sid),
 --       11 '1' when an unverified factor may be challenged (a phone factor: its first challenge
---       proves it), 12 the factor's seed and settings the counter was found with, "sd|ts|cl|sk|al"
+--       proves it), 12 the factor's seed and settings the counter was found with, "sv|sd|ts|cl|sk|al"
 --       ('' when the caller read them in this request), 13... the challenge's own fields by type
 --       (ty, ch, vs): field, value, ...
 -- Returns {status, the entity's sid, created, updated, default factor}: status 'approved' or
 -- 'pending'; or {'no_factor'}, {'unverified'}, or {'stale'} when the factor's seed or settings are
 -- no longer those of ARGV[12] (the caller reads them and finds the counter again)
-local status, last, sd, ts, cl, sk, al = unpack(redis.call('HMGET', KEYS[1], 'st', 'lc', 'sd', 'ts', 'cl', 'sk', 'al'))
+local status, last, sv, sd, ts, cl, sk, al = unpack(redis.call('HMGET', KEYS[1], 'st', 'lc', 'sv', 'sd', 'ts', 'cl',
+                                                               'sk', 'al'))
 if not status then return {'no_factor'} end
-if ARGV[12] ~= '' and ARGV[12] ~= table.concat({sd or '', ts or '', cl or '', sk or '', al or ''}, '|') then
+if ARGV[12] ~= '' and ARGV[12] ~= table.concat({sv or '', sd or '', ts or '', cl or '', sk or '', al or ''}, '|') then
   return {'stale'}
 end
 if status ~= 'verified' and ARGV[11] ~= '1' then return {'unverified'} end
