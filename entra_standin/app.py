@@ -70,7 +70,7 @@ def create_entra_app(settings: Settings) -> Flask:
     def index():
         user = settings.user
         links = {kind: "/signin?" + urlencode({"hint": kind}) for kind in KINDS}
-        return render_template("index.html", settings=settings, user=user, links=links,
+        return render_template("index.html", settings=signins.settings, user=user, links=links,
                                redirect_uri=base_url() + REDIRECT_PATH)
 
     @app.get("/signin")

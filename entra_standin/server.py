@@ -2,6 +2,7 @@
 Python methods tests use: hints minted, authorize requests started, answers awaited."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from typing import Any
@@ -44,6 +45,17 @@ class EntraStandIn:
         self._server.app = self.app
         self.signins: SignIns = self.app.extensions[EXTENSION_KEY]
         self._thread: threading.Thread | None = None
+
+    @property
+    def provider_discovery_url(self) -> str:
+        return self.settings.provider_discovery_url
+
+    @provider_discovery_url.setter
+    def provider_discovery_url(self, url: str) -> None:
+        """Pointed at the provider once it runs: the provider's settings name the stand-in's URLs,
+        so one of the two learns the other's after it has started."""
+        self.settings = dataclasses.replace(self.settings, provider_discovery_url=url)
+        self.signins.settings = self.settings
 
     @property
     def port(self) -> int:
