@@ -7,6 +7,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -22,7 +25,7 @@ from werkzeug.serving import make_server
 from entra_standin import KINDS, OTHER_TENANT, EntraStandIn, User
 from entra_standin.hints import unverified_claims
 from entra_standin.keys import SigningKey
-from tests.support import free_port
+from tests.support import ROOT, free_port
 
 CLIENT_ID = "c0ffee00-0000-4000-8000-00000000c11d"
 TID, OID = User().tid, User().oid
@@ -244,3 +247,26 @@ def test_an_unknown_state_or_an_empty_answer_is_refused(entra):
     assert result["outcome"] == "refused" and "no sign-in" in result["reason"]
     fields, _ = sign_in(entra)
     assert "neither" in answer(entra, fields)["reason"]
+
+
+# -- as ./dev run starts it -------------------------------------------------------------------------
+def test_the_process_serves_its_page_and_stops_on_sigterm(provider):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "entra_standin", "--port", str(port), "--quiet", "--client-id", CLIENT_ID,
+         "--tenant", TID, "--oid", OID, "--provider-discovery-url", f"{provider.url}/.well-known/openid-configuration"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert process.stdout.readline().strip() == (f"entra_standin listening on http://127.0.0.1:{port}; "
+                                                     f"sign-in page at http://127.0.0.1:{port}/")
+        health = requests.get(f"http://127.0.0.1:{port}/_standin/health", timeout=5).json()
+        assert health == {"status": "ok", "pid": process.pid}
+        page = requests.get(f"http://127.0.0.1:{port}/", timeout=5).text
+        assert OID in page and f"http://127.0.0.1:{port}/common/federation/externalauthprovider" in page
+        signin = requests.get(f"http://127.0.0.1:{port}/signin", timeout=5).text
+        assert f'action="{provider.url}/authorize"' in signin
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0
+    finally:
+        process.kill()
+        process.wait()
