@@ -5,6 +5,7 @@ tests' own serves discovery and keys over HTTP and signs the hints (`FakeMicroso
 from __future__ import annotations
 
 import base64
+import html
 import json
 import threading
 import time
@@ -99,11 +100,11 @@ def eam(redis_url, standin, service, microsoft):
 class Page(HTMLParser):
     """A page's forms: [{"action", "id", "fields": {name: value}, "buttons": [(name, value, text)]}]."""
 
-    def __init__(self, html: str):
+    def __init__(self, text: str):
         super().__init__()
         self.forms, self._button = [], None
-        self.text = html
-        self.feed(html)
+        self.text = html.unescape(text)  # as the person reads it
+        self.feed(text)
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
