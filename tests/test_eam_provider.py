@@ -366,3 +366,14 @@ def test_eam_settings_refused(overrides, named):
     with pytest.raises(ConfigError) as refused:
         _settings(**overrides)
     assert named in str(refused.value)
+
+
+def test_redis_down_is_temporarily_unavailable_never_an_approval(standin, microsoft):
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    with LiveServer(lambda url: eam_env(dead, standin.base_url, url, "VA" + "ab" * 16, microsoft)) as server:
+        assert posted_error(authorize(server, microsoft.hint()))["error"] == "temporarily_unavailable"
+        # A person's page posted while Redis is down goes back to Entra only with a `back` of ours.
+        plain = requests.post(f"{server.url}/eam/signin", data={"signin": "x" * 43, "action": "check",
+                                                                "back": "forged"}, timeout=10)
+        assert plain.status_code == 503 and "<form" not in plain.text
+        assert requests.get(f"{server.url}/eam/jwks", timeout=10).status_code == 503
