@@ -17,6 +17,8 @@ from verify import admin, api, errors
 from verify.audit import AuditLog
 from verify.codes import CodeBook
 from verify.core import Core, core
+from verify.eam import views as eam_views
+from verify.eam.signins import build_eam
 from verify.errors import VerifyError
 from verify.form_request import MAX_BODY, FormRequest
 from verify.lockouts import Lockouts
@@ -88,6 +90,8 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(voice.bp)
+    if settings.eam is not None:  # off: its paths answer 404 as any unknown path does
+        app.register_blueprint(eam_views.bp)
     _register_health(app)
     _register_error_handlers(app)
     return app
@@ -122,7 +126,8 @@ def _build_core(settings: Settings) -> Core:
                 adoption=Adoption(redis_client, settings.first_account_sid), lockouts=lockouts,
                 audit=AuditLog(AuditStore(redis_client), tags, settings.audit_retention_days), methods=methods,
                 help_desk=HelpDesk(method_store, methods.entities, methods.factors, lockouts),
-                backup=MethodBackup(BackupStore(redis_client), services, seeds, methods.factors.types))
+                backup=MethodBackup(BackupStore(redis_client), services, seeds, methods.factors.types),
+                eam=build_eam(settings, redis_client, methods, channels) if settings.eam else None)
 
 
 def _register_health(app: Flask) -> None:

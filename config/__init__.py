@@ -28,6 +28,25 @@ class ConfigError(Exception):
     """The environment does not describe a service that can start."""
 
 
+# Entra's External MFA (verify/eam/): where Microsoft posts its authorize requests from, in each
+# of its clouds; answers go back to one of these and nowhere else.
+MICROSOFT_REDIRECT_URIS = tuple(f"https://{host}/common/federation/externalauthprovider" for host in (
+    "login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn"))
+DEFAULT_MICROSOFT_DISCOVERY_URL = "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration"
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+@dataclass(frozen=True)
+class EamSettings:
+    """telverify as an Entra External MFA provider; absent (None on Settings) unless EAM_CLIENT_ID
+    and EAM_TENANTS are both set."""
+    client_id: str  # the provider's app registration: the hint's audience and our tokens' `aud`
+    tenants: dict[str, str]  # Entra tenant id (lower case) -> the service holding its people
+    microsoft_discovery_url: str
+    redirect_uris: tuple[str, ...]  # Microsoft's three, then EAM_EXTRA_REDIRECT_URIS
+    key_rollover_seconds: int  # a new signing key is published this long before it signs
+
+
 @dataclass(frozen=True)
 class Settings:
     redis_url: str
@@ -56,6 +75,7 @@ class Settings:
     # Refuse to start unless Redis keeps an append-only file (verify/store/persistence.py).
     require_redis_persistence: bool = False
     redis_persistence_confirmed: bool = False  # the provider confirmed it where CONFIG is refused
+    eam: EamSettings | None = None  # Entra External MFA; None: off, its routes answer 404
 
     @cached_property
     def api_secrets(self) -> dict[str, str]:
@@ -190,6 +210,50 @@ def _twilio_threads_per_worker(env, problems: list[str]) -> int:
                          f" (fewer than GUNICORN_THREADS, {threads}: checks and webhooks keep the others)")
 
 
+def _parse_eam(env, public_base_url: str, problems: list[str]) -> EamSettings | None:
+    """EAM_* (docs/configuration.md): None unless EAM_CLIENT_ID and EAM_TENANTS are both set."""
+    client_id, raw_tenants = _read(env, "EAM_CLIENT_ID"), _read(env, "EAM_TENANTS")
+    if not client_id and not raw_tenants:
+        return None
+    if not (client_id and raw_tenants):
+        problems.append("EAM_CLIENT_ID and EAM_TENANTS go together: Entra External MFA needs the provider app's "
+                        "client id and at least one tenant=service pair (set both, or neither to leave it off)")
+        return None
+    if not GUID.fullmatch(client_id):
+        problems.append("EAM_CLIENT_ID must be the application (client) id of the provider's app registration, a "
+                        "GUID such as 00001111-aaaa-2222-bbbb-3333cccc4444")
+    tenants: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw_tenants.split(","))):
+        tenant, sep, service = (part.strip() for part in item.partition("="))
+        if not sep or not GUID.fullmatch(tenant) or not re.fullmatch(r"VA[0-9a-fA-F]{32}", service):
+            problems.append(f"EAM_TENANTS: '{item[:80]}' must be tenant=service, an Entra tenant id (a GUID) and "
+                            "the telverify service holding its people (VA followed by 32 hexadecimal characters)")
+        elif tenant.lower() in tenants:
+            problems.append(f"EAM_TENANTS: tenant {tenant} is given twice; each tenant has one service")
+        else:
+            tenants[tenant.lower()] = service
+    discovery = _read(env, "EAM_MICROSOFT_DISCOVERY_URL") or DEFAULT_MICROSOFT_DISCOVERY_URL
+    if not _is_http_url(discovery) or (urlsplit(discovery).scheme == "http"
+                                       and not _is_loopback(urlsplit(discovery).hostname)):
+        problems.append("EAM_MICROSOFT_DISCOVERY_URL must be an https:// URL (http:// only for a loopback host: a "
+                        "local stand-in for Entra)")
+    extra = tuple(filter(None, (part.strip() for part in (_read(env, "EAM_EXTRA_REDIRECT_URIS") or "").split(","))))
+    for uri in extra:
+        parts = urlsplit(uri)
+        if not _is_http_url(uri) or parts.query or parts.fragment:
+            problems.append(f"EAM_EXTRA_REDIRECT_URIS: '{uri[:80]}' must be an http(s) URL without a query or "
+                            "fragment (a test peer's; never set in production)")
+    base = urlsplit(public_base_url or "")
+    if public_base_url and (base.query or base.fragment or base.path.strip("/")):
+        problems.append("PUBLIC_BASE_URL must be a bare origin such as https://verify.example.com (no path, query "
+                        "or fragment) with EAM on: it is the issuer Entra compares our tokens' `iss` with, and "
+                        "/.well-known/openid-configuration is served at its root")
+    hours = _whole_number(env, "EAM_KEY_ROLLOVER_HOURS", 48, 1, 24 * 30, problems,
+                          " (Entra caches our keys for 24 hours: a new key is published this long before it signs)")
+    return EamSettings(client_id=client_id.lower(), tenants=tenants, microsoft_discovery_url=discovery,
+                       redirect_uris=MICROSOFT_REDIRECT_URIS + extra, key_rollover_seconds=hours * 3600)
+
+
 def load_settings(env=None) -> Settings:
     """Read and validate the environment; raise ConfigError naming every problem."""
     env = os.environ if env is None else env
@@ -280,6 +344,7 @@ def load_settings(env=None) -> Settings:
         problems.append("AUTH_FAILURES_BEFORE_DELAY must not be above AUTH_FAILURES_BEFORE_BLOCK")
     auth_window = _whole_number(env, "AUTH_FAILURE_WINDOW_SECONDS", 900, 1, 86400, problems)
     limits, lockout, allowed = _parse_protection(env, problems)
+    eam = _parse_eam(env, public_base_url, problems)
 
     if problems:
         raise ConfigError("telverify cannot start:\n  - " + "\n  - ".join(problems))
@@ -309,4 +374,5 @@ def load_settings(env=None) -> Settings:
         allowed_countries=allowed,
         require_redis_persistence=require_persistence,
         redis_persistence_confirmed=persistence_confirmed,
+        eam=eam,
     )

@@ -29,6 +29,8 @@ from .verifications import Channel, Verifications
 if TYPE_CHECKING:
     from config import Settings
 
+    from .eam.signins import Eam
+
 EXTENSION = "telverify"
 
 
@@ -49,6 +51,7 @@ class Core:
     methods: Methods  # Verify's Entities, Factors and Challenges
     help_desk: HelpDesk  # a person's sign-in methods, as the help desk sees them (/admin)
     backup: MethodBackup  # an account's entities and factors exported and imported (/admin)
+    eam: Eam | None = None  # Entra External MFA (verify/eam/); None unless EAM_* configure it
 
     def check_store(self) -> None:
         """Raise the store's error unless Redis answers (readiness)."""

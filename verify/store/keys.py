@@ -90,6 +90,22 @@ service's slot, written after the entity's script. The keys under an entity's pr
                 vs (its verification's sid), vr (that verification's status once it settled the
                 challenge: approved, failed, expired, canceled, max_attempts_reached)
 
+Entra External MFA (verify/eam/) keeps its few keys under one tag, `{eam}`, so a sign-in and the
+hint it spent are written by one script (sign-ins are a person's second step: few, and short-lived):
+
+    signing-keys  hash: per signing key, by its kid (base64): <kid>:k (its RSA private key as PEM,
+                  sealed: verify/sealing.py, purpose "eam signing key", bound to the kid), <kid>:c
+                  (its self-signed certificate, DER, base64), <kid>:sf (when it starts signing,
+                  epoch s), <kid>:dr (when it is dropped from the JWKS, epoch s; empty: never)
+    signin:<id>   hash: a sign-in (verify/eam/signins.py): st (open, answered), ex (when Entra has
+                  given up on it, epoch s), an (the answer: approved, or an OIDC error code), tid,
+                  oid, sub, no (nonce), os (OIDC state), ru (redirect_uri), ci (client_id), acr,
+                  amr (the amr values Entra accepts, comma-separated; empty: any), sv (the
+                  service), fa (the factor being used), ch (its channel: sms, call, call_approve,
+                  totp), cs (the phone challenge started, YC), wc (wrong codes), ca (created)
+    hint:<sha256> present while an id_token_hint, by the SHA-256 of its text, has been spent: a
+                  hint opens one sign-in
+
 A challenge is kept CHALLENGE_RETENTION_SECONDS (store/methods.py) after it expires or is
 approved, and an entity keeps at most its newest CHALLENGES_KEPT: the challenge scripts trim the
 rest, and a TTL drops the hash of one nobody touches again. Entities and factors last until deleted.
@@ -244,6 +260,21 @@ def challenges_index(service_sid: str, identity: str) -> str:
 
 def challenge(service_sid: str, identity: str, challenge_sid: str) -> str:
     return entity_prefix(service_sid, identity) + "c:" + challenge_sid
+
+
+# -- Entra External MFA (verify/eam/) --------------------------------------------------------------
+
+EAM_TAG = f"{PREFIX}:{{eam}}:"
+EAM_SIGNING_KEYS = EAM_TAG + "signing-keys"
+
+
+def eam_signin(signin_id: str) -> str:
+    return EAM_TAG + "signin:" + signin_id
+
+
+def eam_hint(digest: str) -> str:
+    """Present once the hint whose SHA-256 (hex) is `digest` has opened a sign-in."""
+    return EAM_TAG + "hint:" + digest
 
 
 LIMITS_NAMESPACE = f"{PREFIX}-limits"  # prefix of the `limits` library's counters

@@ -1,0 +1,74 @@
+"""Entra External MFA in Redis: the signing keys and the sign-ins (keys: store/keys.py's legend).
+
+Every check-and-change is one script, "now" passed in from Python: the first signing key stored
+once whoever races to store it, a rollover, a hint spent as its sign-in opens, a sign-in answered
+once. Expiry is judged against the `ex` each sign-in stores; the Redis TTLs only clean up.
+"""
+from __future__ import annotations
+
+import redis
+from redis.cluster import RedisCluster
+
+from . import keys
+from .scripts import load_scripts, pairs
+
+SCRIPTS = ("keys_first", "keys_rollover", "signin_open", "signin_step", "signin_answer")
+CLEAN_UP_AFTER = 3600  # s a sign-in's hash outlives its expiry, so a late request is told it ended
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _flat(fields: dict[str, str]) -> list[str]:
+    return [item for pair in fields.items() for item in pair]
+
+
+class EamStore:
+    def __init__(self, client: redis.Redis | RedisCluster):
+        self.redis = client
+        self._scripts = load_scripts(client, SCRIPTS, prefix="eam_")
+
+    def _run(self, name: str, script_keys: list[str], args: list):
+        result = self._scripts[name](keys=script_keys, args=[str(a) for a in args])
+        return [_text(item) for item in result] if isinstance(result, list) else _text(result)
+
+    # -- signing keys --------------------------------------------------------------------------
+    def signing_keys(self) -> dict[str, dict[str, str]]:
+        """kid -> {k: sealed private key, c: certificate, sf: signs from, dr: dropped at or ''}."""
+        found: dict[str, dict[str, str]] = {}
+        for name, value in self.redis.hgetall(keys.EAM_SIGNING_KEYS).items():
+            kid, _, field = _text(name).rpartition(":")
+            found.setdefault(kid, {})[field] = _text(value)
+        return {kid: fields for kid, fields in found.items() if {"k", "c", "sf", "dr"} <= fields.keys()}
+
+    def add_first_key(self, kid: str, sealed: str, certificate: str, now: float) -> bool:
+        return self._run("keys_first", [keys.EAM_SIGNING_KEYS], [kid, sealed, certificate, repr(now)]) == "1"
+
+    def roll_over(self, kid: str, sealed: str, certificate: str, now: float, delay: int) -> tuple[str, str]:
+        """('published', when it signs from) or ('pending', the kid of the key still waiting)."""
+        outcome, detail = self._run("keys_rollover", [keys.EAM_SIGNING_KEYS],
+                                    [repr(now), delay, kid, sealed, certificate])
+        return outcome, detail
+
+    # -- sign-ins ------------------------------------------------------------------------------
+    def open_signin(self, signin_id: str, hint_digest: str, fields: dict[str, str], hint_ttl: int,
+                    signin_ttl: int) -> bool:
+        """False when the hint has opened a sign-in before."""
+        return self._run("signin_open", [keys.eam_hint(hint_digest), keys.eam_signin(signin_id)],
+                         [hint_ttl, signin_ttl + CLEAN_UP_AFTER, *_flat(fields)]) == "opened"
+
+    def signin(self, signin_id: str) -> dict[str, str] | None:
+        raw = self.redis.hgetall(keys.eam_signin(signin_id))
+        return {_text(k): _text(v) for k, v in raw.items()} if raw else None
+
+    def step(self, signin_id: str, now: float, fields: dict[str, str], wrong_code: bool = False) -> tuple[str, int]:
+        """('ok', wrong codes so far), or ('missing' | 'answered' | 'expired', 0) changing nothing."""
+        reply = self._run("signin_step", [keys.eam_signin(signin_id)],
+                          [repr(now), "1" if wrong_code else "0", *_flat(fields)])
+        return reply[0], int(reply[1]) if len(reply) > 1 else 0
+
+    def answer(self, signin_id: str, now: float, answer: str) -> tuple[str, dict[str, str] | None]:
+        """('answered', the sign-in's fields), or ('missing' | 'expired' | 'refused', None)."""
+        reply = self._run("signin_answer", [keys.eam_signin(signin_id)], [repr(now), answer])
+        return reply[0], (pairs(reply[1:]) if reply[0] == "answered" else None)
