@@ -384,7 +384,8 @@ def test_the_page_and_its_files_are_served(dev_standin):
 def test_dev_run_prints_the_dev_phone_and_a_working_sdk_example(tmp_path, browser):
     port, standin_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "REDIS_", "API_", "SECRET_"))}
-    env.update(PORT=str(port), STANDIN_PORT=str(standin_port), TELVERIFY_STATE_DIR=str(tmp_path))
+    env.update(PORT=str(port), STANDIN_PORT=str(standin_port), ENTRA_STANDIN_PORT=str(free_port()),
+               TELVERIFY_STATE_DIR=str(tmp_path))
     log_path = tmp_path / "run.log"
     with log_path.open("w") as log:
         process = subprocess.Popen([str(ROOT / "dev"), "run"], cwd=ROOT, env=env, stdout=log,

@@ -15,7 +15,8 @@ from tests.support import MOBILE, ROOT, code_in, free_port, verify_client
 def dev_env(state: Path, **settings: str) -> dict:
     """The environment of a user who configured nothing, with local data in `state` and `settings`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "REDIS_", "API_", "SECRET_"))}
-    env.update(TELVERIFY_STATE_DIR=str(state), **settings)
+    # The Entra stand-in's port too: never its default, which a developer's own ./dev run may hold.
+    env.update(TELVERIFY_STATE_DIR=str(state), ENTRA_STANDIN_PORT=str(free_port()), **settings)
     return env
 
 
