@@ -26,6 +26,7 @@ from ..sealing import Keyring
 
 NAME = "totp"
 ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
+GENERATORS_KEPT = 10_000  # per process: the authenticator apps in use
 SEED_BYTES = 20  # 160 bits, as RFC 4226 recommends; answered as 32 base32 characters
 MIN_SECRET_BITS = 128  # RFC 4226's least for a shared secret
 
@@ -95,10 +96,15 @@ class _Totp(pyotp.TOTP):
         return decoded
 
 
-def matched_counter(secret: str, config: TotpConfig, code: str, now: float) -> int:
+def _generator(secret: str, config: TotpConfig) -> _Totp:
+    return _Totp(secret, digits=config.code_length, digest=ALGORITHMS[config.alg], interval=config.time_step)
+
+
+def matched_counter(secret: str | _Totp, config: TotpConfig, code: str, now: float) -> int:
     """The highest time-step counter within ±skew of `now` whose code `code` is; -1 for none.
-    Every candidate is compared, in constant time, whatever matched before."""
-    totp = _Totp(secret, digits=config.code_length, digest=ALGORITHMS[config.alg], interval=config.time_step)
+    Every candidate is compared, in constant time, whatever matched before. `secret`: base32,
+    or its generator, made for `config`."""
+    totp = secret if isinstance(secret, _Totp) else _generator(secret, config)
     current = totp.timecode(now)
     given = code.encode()
     found = -1
@@ -141,6 +147,10 @@ class TotpMethod:
 
     def __init__(self, keyring: Keyring):
         self.keyring = keyring
+        # Code generators of seeds this process opened, by the sealed seed and the settings:
+        # a challenge then neither opens the seed (AES-GCM) nor decodes it again. A sealed value
+        # opens to one seed only, so an entry is never wrong; a seed sealed anew is a new entry.
+        self._generators: dict[tuple[str, str, TotpConfig], _Totp] = {}
 
     def new(self, factor_sid: str, service: dict, friendly_name: str, options: dict) -> tuple[dict, dict]:
         """(the factor's stored fields, its binding: answered once). `options`: time_step,
@@ -163,7 +173,17 @@ class TotpMethod:
     def counter(self, factor_sid: str, stored: dict, code: str) -> tuple[int, dict[str, str] | None]:
         """(the counter `code` matched, -1 for none; the seed's fields sealed again under the
         current SECRET_KEY when it was sealed under the previous one, else None)."""
-        opened = self.keyring.open(sealed_seed(stored), factor_sid)
-        secret = base64.b32encode(opened.plaintext).decode()
-        counter = matched_counter(secret, TotpConfig.from_fields(stored), code, time.time())
-        return counter, seed_fields(self.keyring.seal(opened.plaintext, factor_sid)) if opened.stale else None
+        config, sealed = TotpConfig.from_fields(stored), sealed_seed(stored)
+        known = (factor_sid, sealed, config)
+        generator = self._generators.get(known)
+        resealed = None
+        if generator is None:
+            opened = self.keyring.open(sealed, factor_sid)
+            generator = _generator(base64.b32encode(opened.plaintext).decode(), config)
+            if opened.stale:  # sealed under SECRET_KEY_PREVIOUS: sealed again, and not kept as it was
+                resealed = seed_fields(self.keyring.seal(opened.plaintext, factor_sid))
+            else:
+                if len(self._generators) >= GENERATORS_KEPT:
+                    self._generators.clear()
+                self._generators[known] = generator
+        return matched_counter(generator, config, code, time.time()), resealed
