@@ -34,8 +34,8 @@ MICROSOFT_REDIRECT_URIS = tuple(f"https://{host}/common/federation/externalauthp
     "login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn"))
 DEFAULT_MICROSOFT_DISCOVERY_URL = "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration"
 # Entra abandons a sign-in about five minutes after sending the person to the provider: a sign-in
-# lasts at most that long (EAM_SIGNIN_SECONDS), and at least long enough for a call to ring out
-# (30 s) and be answered.
+# lasts at most that long (EAM_SIGNIN_SECONDS), and at least as long as a press-# call may ring
+# (30 s).
 ENTRA_WAIT_SECONDS = 300
 SIGNIN_SECONDS_MIN = 30
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
