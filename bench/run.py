@@ -55,6 +55,7 @@ MEMORY_SAMPLE = 2000    # verifications created to measure Redis memory, pending
 MEMORY_CHUNK = 100      # ended ones are made this many at a time, as working hashes come and go
 CODE_SECONDS, KEPT_SECONDS = 600, 86400 + 60  # the default code lifetime; an ended one is kept a day
 CREATE_HIGH_CONNECTIONS = 64
+NAME_WIDTH = 52  # the report's scenario column: the longest name with "(run 3)"
 AUTH = (API_KEY, API_SECRET)
 
 
@@ -463,8 +464,8 @@ def report(rows: list, memory: dict, stack: Stack, duration: int, rounds: int, w
           f"its runs, and 'base p99' the worst of those baselines' (the trivial endpoint's tail: what\n"
           f"this machine's scheduling alone costs).\n")
     first_baseline = rows[0][2]["rps"]
-    print(f"{'scenario':<40}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'base':>7}{'base p99':>9}"
-          f"{'x base':>8}{'x base range':>14}{'CPU':>6}{'other':>7}{'per worker':>12}  statuses")
+    print(f"{'scenario':<{NAME_WIDTH}}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'base':>7}"
+          f"{'base p99':>9}{'x base':>8}{'x base range':>14}{'CPU':>6}{'other':>7}{'per worker':>12}  statuses")
     for name, conns, r in rows:
         mix = ", ".join(f"{s}: {n}" for s, n in sorted(r["statuses"].items())) or f"{r['requests']} (not split)"
         cpu, other = (f"{r[k]:.0%}" if r[k] is not None else "-" for k in ("cpu", "other_cpu"))
@@ -475,22 +476,22 @@ def report(rows: list, memory: dict, stack: Stack, duration: int, rounds: int, w
         ratios = r.get("ratios", [])
         span = f"{min(ratios):.2f}-{max(ratios):.2f}" if len(ratios) > 1 else "-"
         base_p99 = f"{r['base_worst_p99']:.2f}" if "base_worst_p99" in r else "-"
-        print(f"{name:<40}{conns:>6}{r['rps']:>9.0f}{r['p50']:>9.2f}{r.get('worst_p99', r['p99']):>9.2f}"
+        print(f"{name:<{NAME_WIDTH}}{conns:>6}{r['rps']:>9.0f}{r['p50']:>9.2f}{r.get('worst_p99', r['p99']):>9.2f}"
               f"{r['non_2xx']:>9}{base:>7.0f}{base_p99:>9}{r['rps'] / base:>8.2f}{span:>14}{cpu:>6}{other:>7}"
               f"{spread:>12}  {mix}")
         if r["socket_errors"]:
-            print(f"{'':<40}wrk socket errors: {r['socket_errors']}")
+            print(f"{'':<{NAME_WIDTH}}wrk socket errors: {r['socket_errors']}")
     print("\nCPU per request, in us over both cores (from /proc; where the time goes): gunicorn (telverify's"
           "\nprocesses), Redis, the Twilio stand-in (its sends and delivery reports: Twilio's work, which on this"
           "\nmachine takes CPU from telverify), wrk, and all of the machine's busy time (the kernel's loopback"
           "\nwork included).")
-    print(f"{'scenario':<40}{'gunicorn':>9}{'redis':>7}{'stand-in':>9}{'wrk':>6}{'all':>6}")
+    print(f"{'scenario':<{NAME_WIDTH}}{'gunicorn':>9}{'redis':>7}{'stand-in':>9}{'wrk':>6}{'all':>6}")
     for name, _, r in rows:
         if r["requests"] and r["cpu"] is not None:
             per = {stack.names.get(k, k): v / r["requests"] * 1e6 for k, v in r["used"].items()}
             every = r["cpu"] * (os.cpu_count() or 1) / r["rps"] * 1e6
-            print(f"{name:<40}{per.get('gunicorn', 0):>9.0f}{per.get('redis', 0):>7.0f}{per.get('standin', 0):>9.0f}"
-                  f"{per.get('wrk', 0):>6.0f}{every:>6.0f}")
+            print(f"{name:<{NAME_WIDTH}}{per.get('gunicorn', 0):>9.0f}{per.get('redis', 0):>7.0f}"
+                  f"{per.get('standin', 0):>9.0f}{per.get('wrk', 0):>6.0f}{every:>6.0f}")
     for what in ("pending", "ended"):
         print(f"\nRedis memory per {what} verification: {memory[what + '_per_verification']:.0f} B = growth of "
               f"used_memory over {MEMORY_SAMPLE}, less client buffers ({memory[what + '_client_buffers']:+.0f} B "
