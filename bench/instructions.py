@@ -27,12 +27,14 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import eam
 import methods
 import run
 from services import API_KEY, API_SECRET, ROOT, BenchError, Stack
 from webhooks import take_calls, write_signed
 
-KINDS = ("live", "ready", "check", "answer", "key1", "totp")  # all within the codes' 10 minutes (the run takes ~3)
+# All within the codes' and hints' 10 minutes (the run takes ~3).
+KINDS = ("live", "ready", "check", "answer", "key1", "totp", "eam")
 CALLS = 500
 PEOPLE = 10  # TOTP challenges rotate over them, as the benchmark's over its 2,000: each factor known to the process
 
@@ -46,12 +48,16 @@ def prepare(stack: Stack, folder: Path, per_run: int) -> dict:
         calls += take_calls(stack)
     methods.FACTORS = PEOPLE
     people = methods.make_factors(stack, service, run.api)
+    eam.PEOPLE = PEOPLE
+    entra_people = eam.make_people(stack.web_url, stack.eam_service, run.api)
     return {"settings": stack.telverify_settings(), "service": service,
             "warm": per_run,  # the one number (and call) no counted run uses
             "files": {"answer": str(write_signed(calls, "answer", folder)),
                       "key1": str(write_signed(calls, "key", folder, Digits="1")),
                       # Codes of this moment: those of a later run are refused as used or old, by the same work.
-                      "totp": str(methods.write_challenges(people, service, folder))}}
+                      "totp": str(methods.write_challenges(people, service, folder)),
+                      # A hint opens one sign-in: one each for the warm-up and every counted request.
+                      "eam": str(eam.write_authorizations(stack.microsoft, entra_people, folder, per_run + 1))}}
 
 
 def requests_of(kind: str, state: dict, first: int, count: int) -> list[dict]:
@@ -71,8 +77,14 @@ def requests_of(kind: str, state: dict, first: int, count: int) -> list[dict]:
         return [build(f"/v2/Services/{state['service']}/VerificationCheck", "POST",
                       f"To=%2B447401{index:06d}&Code=000000".encode(), auth) for index in range(first, first + count)]
     lines = Path(state["files"][kind]).read_text().splitlines()
-    return [build(path, "POST", body.encode(), {"X-Twilio-Signature": signature} if signature else auth)
-            for path, body, signature in (lines[i % len(lines)].split("\t") for i in range(first, first + count))]
+
+    def headers(signature: str, marker: list[str]) -> dict:
+        if marker == ["none"]:  # a browser's form (replay.lua's fourth field): no credentials
+            return {}
+        return {"X-Twilio-Signature": signature} if signature else auth
+    return [build(path, "POST", body.encode(), headers(signature, marker))
+            for path, body, signature, *marker in (lines[i % len(lines)].split("\t")
+                                                   for i in range(first, first + count))]
 
 
 def child(state_file: str, kind: str, first: int, count: int) -> None:

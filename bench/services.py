@@ -24,6 +24,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
+if str(ROOT) not in sys.path:  # telverify's own packages (the Entra stand-in, the app): after bench's own
+    sys.path.append(str(ROOT))
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
 API_KEY, API_SECRET = "bench", "bench-secret-0123456789"
@@ -48,6 +50,8 @@ class Stack:
         self.redis_tcp = redis_tcp  # else a Unix socket, as ./dev run's private Redis
         self._exit = ExitStack()
         self.redis_url = self.standin_url = self.web_url = ""
+        self.eam_service = ""  # the service holding the Entra tenant's people (bench/eam.py)
+        self.microsoft = None  # the Entra stand-in playing Microsoft, in this process
         self.sessions: list[int] = []  # process group / session ids, for CpuMeter
         self.names: dict[int, str] = {}  # session id -> the name it was spawned under
 
@@ -97,27 +101,52 @@ class Stack:
                                           "--quiet"])
         self.standin_url = f"http://127.0.0.1:{standin_port}"
 
-        # Exactly the Procfile's command, with the environment an operator would set.
         self.web_url = f"http://127.0.0.1:{web_port}"
+        self._wait_redis(redis)
+        self._start_eam()
+
+        # Exactly the Procfile's command, with the environment an operator would set.
         env = dict(os.environ, PORT=str(web_port), **self.telverify_settings())
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # the venv's gunicorn
         web_command = (ROOT / "Procfile").read_text().split("web:", 1)[1].splitlines()[0].split()
         web = self._spawn("gunicorn", web_command, env)
 
-        self._wait_redis(redis)
         self._wait("stand-in", standin, f"{self.standin_url}/_standin/health")
         self._wait("gunicorn", web, f"{self.web_url}/healthz/ready", seconds=60)
         return self
 
+    def _start_eam(self) -> None:
+        """Entra External MFA's side of the stack (bench/eam.py): "Microsoft" in a thread of this
+        process, and the tenant's service, made before telverify starts (EAM_TENANTS names it) by
+        telverify's own operation, as ./dev run makes its own."""
+        import eam
+
+        from app import create_app
+        from verify.core import Core
+        from verify.model import SERVICE_DEFAULTS
+
+        self.microsoft = eam.microsoft(f"{self.web_url}/.well-known/openid-configuration")
+        self._exit.callback(self.microsoft.stop)
+        settings = self.telverify_settings()
+        telverify = Core.of(create_app({**settings, "LOG_LEVEL": "ERROR"}))  # its warnings are gunicorn's to log
+        self.eam_service = telverify.services.create(telverify.settings.first_account_sid,
+                                                     {**SERVICE_DEFAULTS, "friendly_name": "Contoso"})["sid"]
+
     def telverify_settings(self) -> dict[str, str]:
         """telverify's configuration for this stack, as environment variables. Every protection
         stays on and is counted; only the two limits that a benchmark's single prefix and volume
-        would trip are raised out of the way (a number's own limits apply as in production)."""
-        return {"REDIS_URL": self.redis_url, "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-                "TWILIO_FROM_NUMBER": "+15017122661", "TWILIO_API_BASE_URL": self.standin_url,
-                "PUBLIC_BASE_URL": self.web_url, "API_CREDENTIALS": f"{API_KEY}:{API_SECRET}",
-                "SECRET_KEY": "bench-secret-key-" + "0123456789" * 4, "LOG_LEVEL": "WARNING",
-                "LIMIT_SENDS_PER_PREFIX": "10000000 per hour", "LIMIT_SENDS_PER_SERVICE": "10000000 per day"}
+        would trip are raised out of the way (a number's own limits apply as in production).
+        Entra External MFA is on once its tenant's service exists, with "Microsoft" the stand-in."""
+        settings = {"REDIS_URL": self.redis_url, "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+                    "TWILIO_FROM_NUMBER": "+15017122661", "TWILIO_API_BASE_URL": self.standin_url,
+                    "PUBLIC_BASE_URL": self.web_url, "API_CREDENTIALS": f"{API_KEY}:{API_SECRET}",
+                    "SECRET_KEY": "bench-secret-key-" + "0123456789" * 4, "LOG_LEVEL": "WARNING",
+                    "LIMIT_SENDS_PER_PREFIX": "10000000 per hour", "LIMIT_SENDS_PER_SERVICE": "10000000 per day"}
+        if self.eam_service:
+            import eam
+            settings.update(EAM_CLIENT_ID=eam.CLIENT_ID, EAM_TENANTS=f"{eam.TENANT}={self.eam_service}",
+                            EAM_MICROSOFT_DISCOVERY_URL=self.microsoft.discovery_url)
+        return settings
 
     def _wait_redis(self, process: subprocess.Popen) -> None:
         client = redis_client.Redis.from_url(self.redis_url)

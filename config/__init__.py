@@ -33,6 +33,11 @@ class ConfigError(Exception):
 MICROSOFT_REDIRECT_URIS = tuple(f"https://{host}/common/federation/externalauthprovider" for host in (
     "login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn"))
 DEFAULT_MICROSOFT_DISCOVERY_URL = "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration"
+# Entra abandons a sign-in about five minutes after sending the person to the provider: a sign-in
+# lasts at most that long (EAM_SIGNIN_SECONDS), and at least as long as a press-# call may ring
+# (30 s).
+ENTRA_WAIT_SECONDS = 300
+SIGNIN_SECONDS_MIN = 30
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -45,6 +50,10 @@ class EamSettings:
     microsoft_discovery_url: str
     redirect_uris: tuple[str, ...]  # Microsoft's three, then EAM_EXTRA_REDIRECT_URIS
     key_rollover_seconds: int  # a new signing key is published this long before it signs
+    # How long a sign-in lasts: EAM_SIGNIN_SECONDS, 30 to Entra's own 300. Tests that watch one
+    # expire set fewer on the Settings they build the app with (docs/entra.md), never through the
+    # environment, whose minimum keeps a deployment's sign-ins long enough for a phone call.
+    signin_seconds: int = ENTRA_WAIT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -250,8 +259,13 @@ def _parse_eam(env, public_base_url: str, problems: list[str]) -> EamSettings | 
                         "/.well-known/openid-configuration is served at its root")
     hours = _whole_number(env, "EAM_KEY_ROLLOVER_HOURS", 48, 1, 24 * 30, problems,
                           " (Entra caches our keys for 24 hours: a new key is published this long before it signs)")
+    signin_seconds = _whole_number(env, "EAM_SIGNIN_SECONDS", ENTRA_WAIT_SECONDS, SIGNIN_SECONDS_MIN,
+                                   ENTRA_WAIT_SECONDS, problems,
+                                   " (Entra stops waiting for a sign-in after 5 minutes, and a call needs time to "
+                                   "ring and be answered)")
     return EamSettings(client_id=client_id.lower(), tenants=tenants, microsoft_discovery_url=discovery,
-                       redirect_uris=MICROSOFT_REDIRECT_URIS + extra, key_rollover_seconds=hours * 3600)
+                       redirect_uris=MICROSOFT_REDIRECT_URIS + extra, key_rollover_seconds=hours * 3600,
+                       signin_seconds=signin_seconds)
 
 
 def load_settings(env=None) -> Settings:

@@ -118,6 +118,8 @@ ADMIN_ROUTES = [
     ("DELETE", "Services/{service}/Entities/{identity}/Lockouts"),
     ("GET", "Accounts/{account}/Methods/Export"),
     ("POST", "Accounts/{account}/Methods/Import"),
+    ("GET", "Eam/Keys"),
+    ("POST", "Eam/Keys/Rollover"),
     ("GET", "AuditLog"),
 ]
 IDENTITY, FACTOR = "person-0001-abcdef", "YF" + "0" * 32

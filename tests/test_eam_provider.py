@@ -345,6 +345,9 @@ def test_eam_settings():
     assert settings.microsoft_discovery_url.startswith("https://login.microsoftonline.com/common/v2.0/")
     assert settings.redirect_uris[0] == "https://login.microsoftonline.com/common/federation/externalauthprovider"
     assert len(settings.redirect_uris) == 3 and settings.key_rollover_seconds == 48 * 3600
+    assert settings.signin_seconds == 300
+    assert _settings(EAM_CLIENT_ID=CLIENT_ID, EAM_TENANTS=f"{TENANT}=VA{'ab' * 16}",
+                     EAM_SIGNIN_SECONDS="30").eam.signin_seconds == 30
 
 
 @pytest.mark.parametrize("overrides, named", [
@@ -361,6 +364,10 @@ def test_eam_settings():
      "EAM_KEY_ROLLOVER_HOURS"),
     ({"EAM_CLIENT_ID": CLIENT_ID, "EAM_TENANTS": f"{TENANT}=VA{'ab' * 16}",
       "PUBLIC_BASE_URL": "https://verify.example.com/telverify"}, "bare origin"),
+    ({"EAM_CLIENT_ID": CLIENT_ID, "EAM_TENANTS": f"{TENANT}=VA{'ab' * 16}", "EAM_SIGNIN_SECONDS": "29"},
+     "EAM_SIGNIN_SECONDS must be a whole number from 30 to 300"),
+    ({"EAM_CLIENT_ID": CLIENT_ID, "EAM_TENANTS": f"{TENANT}=VA{'ab' * 16}", "EAM_SIGNIN_SECONDS": "301"},
+     "EAM_SIGNIN_SECONDS must be a whole number from 30 to 300"),
 ])
 def test_eam_settings_refused(overrides, named):
     with pytest.raises(ConfigError) as refused:

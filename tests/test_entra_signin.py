@@ -1,13 +1,15 @@
 """A whole Entra External MFA sign-in in Debian's Chromium: the Entra stand-in's sign-in page
 posts the authorize request to telverify, the person proves their second factor on telverify's
 pages (press # on an office phone behind its extension, a texted code, a code call, an
-authenticator app; a fraud report, a hang-up), and telverify's answer goes back to the stand-in,
-which checks it as Entra does. Then hints telverify must refuse, posted as Entra's form is.
+authenticator app; a fraud report, a hang-up, a sign-in left past its time), and telverify's
+answer goes back to the stand-in, which checks it as Entra does (or, past the sign-in's time,
+nothing goes back). Then hints telverify must refuse, posted as Entra's form is.
 
 People are set up through telverify's /v2 Entities and Factors API, their factors proven by a
 first challenge (telverify offers verified factors only)."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
@@ -22,10 +24,13 @@ pytest.importorskip("verify.eam.views", reason="the provider side is not in this
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
+from config import load_settings  # noqa: E402
 from entra_standin import KINDS, EntraStandIn, User  # noqa: E402
 from tests.support import (  # noqa: E402
+    ACCOUNT_SID,
     API_KEY,
     API_SECRET,
+    AUTH_TOKEN,
     LANDLINE,
     MOBILE,
     LiveServer,
@@ -33,6 +38,7 @@ from tests.support import (  # noqa: E402
     make_env,
     run_call,
 )
+from twilio_standin import StandIn  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by ./dev test (never `playwright install`)
 WAIT_MS = 20_000
@@ -57,13 +63,16 @@ def service(sdk):
     return sdk.verify.v2.services.create(friendly_name="Contoso")
 
 
+def eam_env(redis_url: str, standin_url: str, url: str, entra, service_sid: str) -> dict:
+    return make_env(redis_url, standin_url, url, EAM_CLIENT_ID=CLIENT_ID, EAM_TENANTS=f"{TENANT}={service_sid}",
+                    EAM_MICROSOFT_DISCOVERY_URL=entra.discovery_url, EAM_EXTRA_REDIRECT_URIS=entra.redirect_uri)
+
+
 @pytest.fixture
 def eam_live(redis_url, standin, entra, service):
     """telverify as the tenant's External MFA provider, its people in `service`: an app of its own
     per test, as EAM_TENANTS names a service made after Redis was emptied."""
-    settings = {"EAM_CLIENT_ID": CLIENT_ID, "EAM_TENANTS": f"{TENANT}={service.sid}",
-                "EAM_MICROSOFT_DISCOVERY_URL": entra.discovery_url, "EAM_EXTRA_REDIRECT_URIS": entra.redirect_uri}
-    with LiveServer(lambda url: make_env(redis_url, standin.base_url, url, **settings)) as server:
+    with LiveServer(lambda url: eam_env(redis_url, standin.base_url, url, entra, service.sid)) as server:
         entra.provider_discovery_url = f"{server.url}/.well-known/openid-configuration"
         entra.clear()
         yield server
@@ -147,8 +156,7 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, eam_live, entra):
+def browse(browser, entra, telverify):
     """A fresh browser profile; fails the test on any script error or any request that leaves
     the stand-in and telverify (nothing may come from a CDN)."""
     context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone held upright
@@ -156,11 +164,16 @@ def page(browser, eam_live, entra):
     page.set_default_timeout(WAIT_MS)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-    page.on("request", lambda request: None if request.url.startswith((entra.base_url, eam_live.url, "data:"))
+    page.on("request", lambda request: None if request.url.startswith((entra.base_url, telverify.url, "data:"))
             else problems.append(f"fetched {request.url}"))
     yield page
     context.close()
     assert not problems, problems
+
+
+@pytest.fixture
+def page(browser, eam_live, entra):
+    yield from browse(browser, entra, eam_live)
 
 
 def sign_in(page: Page, entra, eam_live, person: Person) -> None:
@@ -266,9 +279,59 @@ def test_a_person_who_hangs_up_gets_no_answer_posted(page, entra, eam_live, serv
     assert page.url.startswith(eam_live.url) and entra.results() == []
 
 
-def test_a_sign_in_left_past_entras_wait():
-    pytest.skip("telverify keeps a sign-in for Entra's 5 minutes (verify/eam/signins.py SIGNIN_SECONDS) with no "
-                "shorter setting, and freezegun cannot move the browser's clock or Redis's TTLs: no timeout test")
+SHORT_SIGNIN = 6  # s: a sign-in's lifetime in the timeout test, below the environment's minimum of 30
+
+
+@pytest.fixture
+def real_time_standin():
+    """A Twilio stand-in whose calls run at real speed: an unanswered call rings telverify's full
+    30 seconds, longer than the short sign-in it was started for."""
+    with StandIn(ACCOUNT_SID, AUTH_TOKEN, time_scale=1.0) as server:
+        yield server
+
+
+@pytest.fixture
+def short_eam_live(redis_url, real_time_standin, entra, service):
+    """telverify whose sign-ins last SHORT_SIGNIN seconds: set on the Settings the app is built
+    with, as EAM_SIGNIN_SECONDS cannot go below 30 (docs/entra.md)."""
+    def settings(url: str):
+        loaded = load_settings(eam_env(redis_url, real_time_standin.base_url, url, entra, service.sid))
+        return dataclasses.replace(loaded, eam=dataclasses.replace(loaded.eam, signin_seconds=SHORT_SIGNIN))
+    with LiveServer(settings) as server:
+        entra.provider_discovery_url = f"{server.url}/.well-known/openid-configuration"
+        entra.clear()
+        yield server
+
+
+def test_a_sign_in_left_past_its_time_tells_the_person_and_posts_nothing(browser, entra, short_eam_live, service,
+                                                                          real_time_standin):
+    standin = real_time_standin
+    person = Person(short_eam_live, service.sid, standin)
+    mobile = person.phone("mobile", MOBILE, MOBILE)
+    standin.set_callee(MOBILE, answer="interactive")  # it rings, and nobody picks up
+    for page in browse(browser, entra, short_eam_live):
+        sign_in(page, entra, short_eam_live, person)
+        expect(page.locator("body")).to_contain_text(f"You have {SHORT_SIGNIN} seconds to finish")
+        choose(page, mobile, "call_approve")
+        opened = time.monotonic()
+        expect(page.locator("#live")).to_contain_text("Answer and press # to approve")
+        call = standin.wait_for_call(MOBILE, timeout=10)
+        # The calling page finds the sign-in over by itself and says so, while the phone still rings.
+        expect(page.get_by_role("alert")).to_contain_text(
+            f"This sign-in timed out: it has to be finished within {SHORT_SIGNIN} seconds", timeout=WAIT_MS)
+        assert time.monotonic() - opened < SHORT_SIGNIN + 5
+        assert standin.call(call["sid"])["status"] == "ringing"
+        expect(page.locator("form")).to_have_count(0)  # nothing left to press, nothing posted
+        # The person answers late and presses #: the call approves its challenge, the sign-in stays unanswered.
+        standin.answer_call(call["sid"])
+        standin.wait_for_gather(call["sid"])
+        assert standin.press(call["sid"], "#")
+        ended = standin.wait_for_call_end(call["sid"], timeout=30)
+        assert ended["status"] == "completed" and "approved" in ended["said"][-1], ended
+        assert not [event for event in ended["transcript"] if event["type"] == "application_error"]
+        assert page.url.startswith(short_eam_live.url)
+        time.sleep(0.5)  # an answer posted now would have reached the stand-in by then
+        assert entra.results() == []
 
 
 # -- hints telverify must refuse, posted as Entra's form is ----------------------------------------

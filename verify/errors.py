@@ -27,6 +27,7 @@ DELIVERY_BLOCKED = 60605  # a country, number type or fraud block we never reach
 AUTHENTICATE = 20003
 METHOD_NOT_ALLOWED = 20004
 NOT_FOUND = 20404
+CONFLICT = 20409  # the resource is not in a state that allows the change yet
 RATE_LIMITED = 20429
 INTERNAL = 20500
 SERVICE_UNAVAILABLE = 20503

@@ -1,8 +1,9 @@
 -- wrk script: requests prepared by bench/run.py (and signed by bench/webhooks.py), in rotation.
 -- Configured from the environment (set by bench/run.py):
 --   BENCH_FILE     one request per line: "path<TAB>form body<TAB>X-Twilio-Signature" (a webhook,
---                  POSTed), "path<TAB>form body<TAB>" (an API call, POSTed with BENCH_AUTH), or a
---                  path alone (GET, with BENCH_AUTH)
+--                  POSTed), "path<TAB>form body<TAB>" (an API call, POSTed with BENCH_AUTH),
+--                  "path<TAB>form body<TAB><TAB>none" (a browser's form, POSTed without
+--                  credentials), or a path alone (GET, with BENCH_AUTH)
 --   BENCH_AUTH     the Authorization header value of the API calls ("Basic ...")
 --   BENCH_THREADS  wrk's -t, so threads interleave lines and never send the same one together
 --   BENCH_OFFSET   where to start in the rotation (a repeated run continues, not repeats)
@@ -19,7 +20,12 @@ function init(args)
   lines = {}
   for line in io.lines(file) do
     local path, body, signature = line:match("^([^\t]+)\t([^\t]*)\t([^\t]*)$")
-    if path and signature ~= "" then
+    local bare_path, bare_body = line:match("^([^\t]+)\t([^\t]*)\t\tnone$")
+    if bare_path then
+      table.insert(lines, wrk.format("POST", bare_path, {
+        ["Content-Type"] = "application/x-www-form-urlencoded",
+      }, bare_body))
+    elseif path and signature ~= "" then
       table.insert(lines, wrk.format("POST", path, {
         ["Content-Type"] = "application/x-www-form-urlencoded",
         ["X-Twilio-Signature"] = signature,

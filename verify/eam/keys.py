@@ -42,6 +42,7 @@ class SigningKey:
     certificate: str  # DER, base64
     signs_from: float
     dropped_at: float | None
+    created: float | None  # None for a key stored before its making was kept
 
     def public_jwk(self) -> dict:
         jwk = self.key.as_dict(private=False)
@@ -82,7 +83,7 @@ class SigningKeys:
         self.rollover_seconds = rollover_seconds
         self._opened: dict[tuple[str, str], RSAKey] = {}  # (kid, sealed) -> the key: opened once
 
-    def _all(self, now: float) -> list[SigningKey]:
+    def published(self, now: float) -> list[SigningKey]:
         """The keys in the JWKS now, oldest signer first; the first made if there is none."""
         stored = self.store.signing_keys()
         if not stored:
@@ -95,7 +96,9 @@ class SigningKeys:
             dropped = float(fields["dr"]) if fields["dr"] else None
             if dropped is not None and dropped <= now:
                 continue
-            found.append(SigningKey(kid, self._open(kid, fields["k"]), fields["c"], float(fields["sf"]), dropped))
+            created = float(fields["ca"]) if fields.get("ca") else None
+            found.append(SigningKey(kid, self._open(kid, fields["k"]), fields["c"], float(fields["sf"]), dropped,
+                                    created))
         return sorted(found, key=lambda key: key.signs_from)
 
     def _open(self, kid: str, sealed: str) -> RSAKey:
@@ -107,11 +110,11 @@ class SigningKeys:
         return key
 
     def jwks(self, now: float | None = None) -> dict:
-        return {"keys": [key.public_jwk() for key in self._all(time.time() if now is None else now)]}
+        return {"keys": [key.public_jwk() for key in self.published(time.time() if now is None else now)]}
 
     def current(self, now: float) -> SigningKey:
         """The key that signs now: the newest whose time has come."""
-        keys = self._all(now)
+        keys = self.published(now)
         signing = [key for key in keys if key.signs_from <= now]
         return signing[-1] if signing else keys[0]
 
@@ -122,7 +125,7 @@ class SigningKeys:
     def roll_over(self, now: float) -> tuple[str, str, float]:
         """Publish the next key: ('published', its kid, when it signs from), or ('pending', the
         kid of a key published before that does not sign yet, when it does)."""
-        self._all(now)  # a rollover before any key was made starts from the first
+        self.published(now)  # a rollover before any key was made starts from the first
         kid, pem, der = generate(self.issuer)
         outcome, detail = self.store.roll_over(kid, self.keyring.seal(pem, kid), der, now, self.rollover_seconds)
         if outcome == "pending":
@@ -132,12 +135,18 @@ class SigningKeys:
         return outcome, kid, float(detail)
 
 
+def _when(moment: float | None) -> str:
+    if moment is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).isoformat(timespec="seconds")
+
+
 def main(argv: list[str]) -> int:
     """python -m verify.eam.keys rollover | list"""
     if argv not in (["rollover"], ["list"]):
         sys.stderr.write("usage: python -m verify.eam.keys rollover|list\n"
                          "  rollover  publish the next signing key now; it signs after EAM_KEY_ROLLOVER_HOURS\n"
-                         "  list      the keys in the JWKS: kid, signs from, dropped at\n")
+                         "  list      the keys in the JWKS: kid, made, signs from, dropped at\n")
         return 64
     from app import create_app
     from verify.core import Core
@@ -149,17 +158,14 @@ def main(argv: list[str]) -> int:
     now = time.time()
     if argv == ["rollover"]:
         outcome, kid, signs_from = eam.keys.roll_over(now)
-        when = datetime.datetime.fromtimestamp(signs_from, datetime.timezone.utc).isoformat(timespec="seconds")
         if outcome == "pending":
-            print(f"not rolled over: key {kid} is published and starts signing at {when}; roll over after that")
+            print(f"not rolled over: key {kid} is published and starts signing at {_when(signs_from)}; roll over "
+                  "after that")
             return 1
-        print(f"published key {kid}; it signs from {when}")
+        print(f"published key {kid}; it signs from {_when(signs_from)}")
         return 0
-    for key in eam.keys._all(now):
-        dropped = "" if key.dropped_at is None else datetime.datetime.fromtimestamp(
-            key.dropped_at, datetime.timezone.utc).isoformat(timespec="seconds")
-        print(key.kid, datetime.datetime.fromtimestamp(key.signs_from, datetime.timezone.utc).isoformat(
-            timespec="seconds"), dropped or "-")
+    for key in eam.keys.published(now):
+        print(key.kid, _when(key.created), _when(key.signs_from), _when(key.dropped_at))
     return 0
 
 

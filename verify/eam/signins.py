@@ -1,7 +1,8 @@
 """A person's second step for Entra: the sign-in an authorize request opens, the methods it
 offers, the challenge it starts, and the answer it gives once.
 
-A sign-in lasts as long as Entra waits (SIGNIN_SECONDS) and is answered once (eam_signin_answer.lua):
+A sign-in lasts as long as Entra waits (EAM_SIGNIN_SECONDS, at most Entra's five minutes) and is
+answered once (eam_signin_answer.lua):
 approved, with an id_token whose `amr` names the one method used (`sms` a texted code, `tel` any
 call, `otp` an authenticator app), or an OIDC error. Only verified factors are offered: a phone
 number nobody has proven is the person's would be a second factor anyone who knew the first could
@@ -30,7 +31,6 @@ from .request import AuthorizeRequest, Refused
 
 log = logging.getLogger("telverify.eam")
 
-SIGNIN_SECONDS = 5 * 60  # Entra abandons a sign-in about five minutes after redirecting
 TOKEN_SECONDS = 5 * 60  # our id_token's lifetime
 MAX_WRONG_CODES = 5  # per sign-in, across its methods; then access_denied
 # How an approve call can end without a decision (docs/calls.md, call_outcome).
@@ -39,7 +39,25 @@ AMR = {"sms": "sms", "call": "tel", "call_approve": "tel", "totp": "otp"}
 
 
 class Ended(Exception):
-    """The sign-in is unknown, answered already, or past Entra's wait: a plain page, no answer."""
+    """The sign-in is unknown, answered already, or past Entra's wait: a plain page, no answer.
+    Past the wait nothing is posted: Entra has given up on the sign-in, so an answer would reach
+    nobody, and the person starts again from the app."""
+
+
+FINISHED = "This sign-in is finished. Go back to the app you were signing in to and start again."
+
+
+def in_words(seconds: int) -> str:
+    """A sign-in's lifetime as its pages say it: "5 minutes", "90 seconds"."""
+    if seconds % 60:
+        return f"{seconds} seconds"
+    return "1 minute" if seconds == 60 else f"{seconds // 60} minutes"
+
+
+def timed_out(seconds: int) -> Ended:
+    return Ended(f"This sign-in timed out: it has to be finished within {in_words(seconds)}, as Microsoft stops "
+                 "waiting for it then. Nothing was approved. Go back to the app you were signing in to and start "
+                 "again.")
 
 
 @dataclass(frozen=True)
@@ -142,12 +160,13 @@ class Eam:
             log.warning("Entra External MFA: tenant %s is not in EAM_TENANTS", hint.tid)
             raise Refused("access_denied", "this tenant is not served by this provider")
         signin_id = secrets.token_urlsafe(32)
-        fields = {"st": "open", "ex": repr(now + SIGNIN_SECONDS), "ca": repr(now), "tid": hint.tid, "oid": hint.oid,
+        lifetime = self.settings.signin_seconds
+        fields = {"st": "open", "ex": repr(now + lifetime), "ca": repr(now), "tid": hint.tid, "oid": hint.oid,
                   "sub": hint.sub, "no": request.nonce, "os": request.state, "ru": request.redirect_uri,
                   "ci": request.client_id, "acr": request.acr, "amr": ",".join(request.amr), "sv": service,
                   "fa": "", "ch": "", "cs": "", "wc": "0"}
         digest = hashlib.sha256(request.id_token_hint.encode()).hexdigest()
-        if not self.store.open_signin(signin_id, digest, fields, HINT_MAX_AGE + CLOCK_SKEW + 60, SIGNIN_SECONDS):
+        if not self.store.open_signin(signin_id, digest, fields, HINT_MAX_AGE + CLOCK_SKEW + 60, lifetime):
             log.warning("Entra External MFA: a hint was presented again")
             raise Refused("invalid_request", "id_token_hint has been used already")
         log.info("Entra External MFA: sign-in opened for tenant %s", hint.tid)
@@ -159,10 +178,9 @@ class Eam:
             raise Ended("This sign-in is not known here, or it ended long ago.")
         signin = SignIn(signin_id, fields)
         if fields["st"] != "open":
-            raise Ended("This sign-in is finished. Go back to the app you were signing in to and start again.")
+            raise Ended(FINISHED)
         if float(fields["ex"]) <= time.time():
-            raise Ended("This sign-in took longer than Microsoft waits (5 minutes). Go back to the app you were "
-                        "signing in to and start again.")
+            raise timed_out(self.settings.signin_seconds)
         return signin
 
     # -- the person's methods ------------------------------------------------------------------
@@ -306,8 +324,10 @@ class Eam:
 
     def _step(self, signin: SignIn, fields: dict[str, str], wrong_code: bool = False) -> tuple[str, int]:
         outcome, wrong = self.store.step(signin.id, time.time(), fields, wrong_code)
+        if outcome == "expired":
+            raise timed_out(self.settings.signin_seconds)
         if outcome != "ok":
-            raise Ended("This sign-in is finished. Go back to the app you were signing in to and start again.")
+            raise Ended(FINISHED)
         signin.fields.update(fields)
         return outcome, wrong
 
@@ -315,8 +335,10 @@ class Eam:
     def approve(self, signin: SignIn) -> Outcome:
         now = time.time()
         outcome, fields = self.store.answer(signin.id, now, "approved")
+        if outcome == "expired":
+            raise timed_out(self.settings.signin_seconds)
         if outcome != "answered":
-            raise Ended("This sign-in is finished. Go back to the app you were signing in to and start again.")
+            raise Ended(FINISHED)
         claims = {"iss": self.issuer, "aud": fields["ci"], "sub": fields["sub"], "nonce": fields["no"],
                   "iat": int(now), "nbf": int(now), "exp": int(now) + TOKEN_SECONDS, "acr": fields["acr"],
                   "amr": [AMR[fields["ch"]]]}
@@ -328,7 +350,7 @@ class Eam:
         """Answer the sign-in with an OIDC error; `message` tells the person why."""
         outcome, fields = self.store.answer(signin.id, time.time(), error)
         if outcome != "answered":
-            raise Ended("This sign-in is finished. Go back to the app you were signing in to and start again.")
+            raise Ended(FINISHED)
         log.info("Entra External MFA: sign-in refused for tenant %s: %s", fields["tid"], description)
         return Outcome("answer", message, answer=Answer(fields["ru"], {"error": error, "error_description":
                                                                        description, "state": fields["os"]}))

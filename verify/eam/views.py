@@ -29,7 +29,7 @@ from ..core import core
 from ..errors import VerifyError
 from . import request as authorize_request
 from .microsoft import Unavailable
-from .signins import SIGNIN_SECONDS, Answer, Eam, Ended, Outcome, SignIn
+from .signins import Answer, Eam, Ended, Outcome, SignIn, in_words
 
 log = logging.getLogger("telverify.eam")
 
@@ -198,7 +198,8 @@ def _render(signin: SignIn, outcome: Outcome):
                                  "continue. Ask your IT help desk to add your phone or authenticator app.")
             return _post(refused.answer, refused.message)
         return render_template("eam/methods.html", signin=signin, back=back, options=options,
-                               message=outcome.message, seconds=SIGNIN_SECONDS)
+                               message=outcome.message,
+                               lifetime=in_words(eam.settings.signin_seconds))
     option = eam.option(signin, f"{signin['fa']}:{signin['ch']}")
     return render_template("eam/step.html", signin=signin, back=back, option=option, page=outcome.page,
                            message=outcome.message, retry_after=outcome.retry_after)

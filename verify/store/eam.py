@@ -35,7 +35,8 @@ class EamStore:
 
     # -- signing keys --------------------------------------------------------------------------
     def signing_keys(self) -> dict[str, dict[str, str]]:
-        """kid -> {k: sealed private key, c: certificate, sf: signs from, dr: dropped at or ''}."""
+        """kid -> {k: sealed private key, c: certificate, sf: signs from, dr: dropped at or '', and
+        ca: made at, where kept}."""
         found: dict[str, dict[str, str]] = {}
         for name, value in self.redis.hgetall(keys.EAM_SIGNING_KEYS).items():
             kid, _, field = _text(name).rpartition(":")

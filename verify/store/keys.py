@@ -96,7 +96,8 @@ hint it spent are written by one script (sign-ins are a person's second step: fe
     signing-keys  hash: per signing key, by its kid (base64): <kid>:k (its RSA private key as PEM,
                   sealed: verify/sealing.py, purpose "eam signing key", bound to the kid), <kid>:c
                   (its self-signed certificate, DER, base64), <kid>:sf (when it starts signing,
-                  epoch s), <kid>:dr (when it is dropped from the JWKS, epoch s; empty: never)
+                  epoch s), <kid>:dr (when it is dropped from the JWKS, epoch s; empty: never),
+                  <kid>:ca (when it was made, epoch s; absent on keys made before it was kept)
     signin:<id>   hash: a sign-in (verify/eam/signins.py): st (open, answered), ex (when Entra has
                   given up on it, epoch s), an (the answer: approved, or an OIDC error code), tid,
                   oid, sub, no (nonce), os (OIDC state), ru (redirect_uri), ci (client_id), acr,

@@ -17,7 +17,7 @@ local current, current_from = nil, nil
 for kid, from in pairs(signs) do
   if from > now then return {'pending', kid} end
   if drops[kid] ~= '' and tonumber(drops[kid]) <= now then
-    redis.call('HDEL', KEYS[1], kid .. ':k', kid .. ':c', kid .. ':sf', kid .. ':dr')
+    redis.call('HDEL', KEYS[1], kid .. ':k', kid .. ':c', kid .. ':sf', kid .. ':dr', kid .. ':ca')
   elseif current_from == nil or from > current_from then
     current, current_from = kid, from
   end
@@ -25,5 +25,5 @@ end
 if current then redis.call('HSET', KEYS[1], current .. ':dr', string.format('%.3f', now + 2 * delay)) end
 local from = string.format('%.3f', now + delay)
 redis.call('HSET', KEYS[1], ARGV[3] .. ':k', ARGV[4], ARGV[3] .. ':c', ARGV[5], ARGV[3] .. ':sf', from,
-           ARGV[3] .. ':dr', '')
+           ARGV[3] .. ':dr', '', ARGV[3] .. ':ca', ARGV[1])
 return {'published', from}
