@@ -2,12 +2,14 @@
 and the official `twilio` SDK's Verify client pointed at it (helpers in tests/support.py)."""
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 
 import pytest
 import redis
 from hypothesis import settings
+from playwright.sync_api import sync_playwright
 
 from app import create_app
 from tests.support import (
@@ -23,6 +25,8 @@ from tests.support import (
     verify_client,
 )
 from twilio_standin import StandIn
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by ./dev test (never `playwright install`)
 
 # Property and fuzz tests draw the same examples on every run (CI repeats exactly) and keep no
 # example database in the work tree.
@@ -102,3 +106,15 @@ def service(sdk):
 @pytest.fixture
 def auth():
     return (API_KEY, API_SECRET)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium under Playwright, for the tests of pages (the dev phone, Entra sign-ins)."""
+    if not os.access(CHROMIUM, os.X_OK):  # fail, never skip: ./dev test installs it
+        pytest.fail(f"{CHROMIUM} is missing: run ./dev test, which installs Debian's chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield browser
+        browser.close()

@@ -14,7 +14,7 @@ import time
 
 import pytest
 import requests
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.support import (
     ACCOUNT_SID,
@@ -33,7 +33,6 @@ from tests.support import (
 from twilio_standin import StandIn
 from twilio_standin.twiml import SECONDS_PER_WORD
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by ./dev test (never `playwright install`)
 SCALE = 0.5  # a call at half speed: quick, yet a person-speed flow is not racy
 WAIT_MS = 20_000
 # page.set_default_timeout covers actions only; expect() has its own 5 s default, which a loaded
@@ -73,16 +72,6 @@ def verify(phone_live):
     service = sdk.verify.v2.services.create(friendly_name="Acme")
     return sdk.verify.v2.services(service.sid)
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.access(CHROMIUM, os.X_OK):  # fail, never skip: ./dev test installs it
-        pytest.fail(f"{CHROMIUM} is missing: run ./dev test, which installs Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

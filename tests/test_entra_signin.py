@@ -10,7 +10,6 @@ first challenge (telverify offers verified factors only)."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import time
 import uuid
@@ -22,7 +21,7 @@ import requests
 pytest.importorskip("verify.eam.views", reason="the provider side is not in this branch: verify.eam.views "
                                                "(/.well-known/openid-configuration, /eam/authorize) is missing")
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 from config import load_settings  # noqa: E402
 from entra_standin import KINDS, EntraStandIn, User  # noqa: E402
@@ -40,7 +39,6 @@ from tests.support import (  # noqa: E402
 )
 from twilio_standin import StandIn  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by ./dev test (never `playwright install`)
 WAIT_MS = 20_000
 expect.set_options(timeout=WAIT_MS)
 AUTH = (API_KEY, API_SECRET)
@@ -144,16 +142,6 @@ class Person:
 def spoken_code(call: dict) -> str:
     return next(text for text in call["said"] if CODE_READING.fullmatch(text)).replace(". ", "").rstrip(".")
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.access(CHROMIUM, os.X_OK):  # fail, never skip: ./dev test installs it
-        pytest.fail(f"{CHROMIUM} is missing: run ./dev test, which installs Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield browser
-        browser.close()
 
 
 def browse(browser, entra, telverify):
