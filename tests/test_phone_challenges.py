@@ -182,8 +182,9 @@ def test_channels_and_refusals(live, sdk, service, standin):
     pending = office.challenge(Channel="call")  # a code call, still behind the extension
     assert pending["channel"] == "call"
     assert office.answer(pending["sid"], "12345678901").json()["code"] == 60200
-    approve = office.challenge()  # the pending verification, sent again as an approve call
-    assert approve["verification_sid"] == pending["verification_sid"]
+    approve = office.challenge()  # an approve call of its own: the code call's verification ends
+    assert approve["verification_sid"] != pending["verification_sid"]
+    assert office.poll(pending["sid"])["status"] == "expired"
     answer = office.answer(approve["sid"], "123456")
     assert answer.status_code == 400 and "pressing #" in answer.json()["message"]
     with pytest.raises(TwilioRestException) as raised:  # TOTP's challenges keep Verify's rule
@@ -196,11 +197,26 @@ def test_a_refused_start_leaves_no_challenge(live, sdk, service, standin):
     person = Person(live, sdk, service.sid, "mobile", MOBILE)
     standin.add_fault(to=MOBILE, http_status=400, code=21211, message="invalid To", times=1)
     assert person.challenge(status=400)["code"] == 60200
-    for _ in range(5):  # a verification is sent 5 times at most: these resend one
-        person.challenge()
-    assert person.challenge(status=429)["code"] == 60203
+    started = person.challenge()
     listed = requests.get(f"{person.base}/Challenges", auth=AUTH, timeout=10).json()["challenges"]
-    assert len(listed) == 5 and len({c["verification_sid"] for c in listed}) == 1
+    assert [c["sid"] for c in listed] == [started["sid"]]
+
+
+def test_each_challenge_has_a_verification_of_its_own(live, sdk, service, standin):
+    """Two challenges of one phone never share a verification: the second cancels the first's,
+    so a code (or a #) answering one approves no other, such as a stranger's sign-in started
+    with the person's password while the person signs in themselves."""
+    person = Person(live, sdk, service.sid, "mobile", MOBILE)
+    first = person.challenge()
+    first_code = code_in(standin.wait_for_message(MOBILE))
+    second = person.challenge()
+    second_code = code_in(standin.wait_for_message(MOBILE, count=2))
+    assert second["verification_sid"] != first["verification_sid"]
+    assert person.poll(first["sid"])["status"] == "expired"
+    assert person.answer(first["sid"], first_code).json()["status"] == "expired"
+    assert person.answer(second["sid"], second_code).json()["status"] == "approved"
+    assert person.poll(first["sid"])["status"] == "expired"
+    assert person.factor_now()["status"] == "verified"
 
 
 def test_deleting_the_entity_while_its_call_rings(live, sdk, service, standin, redis_url):

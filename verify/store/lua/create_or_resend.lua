@@ -10,8 +10,9 @@
 --                     record's ca)
 --   sid, to, channel  the new verification's sid (used when none is pending), number, channel
 --   working           the new verification's working fields, by keys.py's legend (sc, sl, hs,
---                     and fn, tg, yc when given; a resend keeps the pending one's, but takes yc:
---                     the newest challenge is the one a call's decision settles)
+--                     and fn, tg, yc when given; a resend keeps the pending one's. With yc, a
+--                     challenge's: the pending verification is re-sent only when it is that
+--                     challenge's, else it is canceled and a new one started)
 --   locale            the language of its texts and calls
 --   send_digits       what a call dials once connected ('' for nothing)
 --   delivers_code     false for an approve call: its code is never spoken, so never checked
@@ -56,7 +57,16 @@ if existing then
     r.newest = true
     text = with_record(text, existing, r)
   end
-  if r and r.st == 'pending' and now < expiry(r) then
+  if r and r.st == 'pending' and now < expiry(r) and a.working.yc
+      and redis.call('HGET', key, 'yc') ~= a.working.yc then
+    -- A challenge's verification is its own: one pending for another challenge, or started by
+    -- the application, is canceled, not re-sent and shared, so that its approval (a code, a #)
+    -- approves no challenge but the one it was started for.
+    finish(r, 'canceled', now)
+    text = with_record(text, existing, r)
+    redis.call('DEL', key)
+    need = math.max(need, a.retention + 60)
+  elseif r and r.st == 'pending' and now < expiry(r) then
     sn, sr = unpack(redis.call('HMGET', key, 'sn', 'sr'))
   elseif r and r.st == 'pending' then
     -- Ended by expiry, untouched since: recorded as it is answered.
