@@ -218,6 +218,12 @@ def test_each_challenge_has_a_verification_of_its_own(live, sdk, service, standi
     assert person.poll(first["sid"])["status"] == "expired"
     assert person.factor_now()["status"] == "verified"
 
+    # Nor does the application's own verification of the number take over a challenge's.
+    third = person.challenge()
+    started = sdk.verify.v2.services(service.sid).verifications.create(to=MOBILE, channel="sms")
+    assert started.sid != third["verification_sid"]
+    assert person.poll(third["sid"])["status"] == "expired"
+
 
 def test_deleting_the_entity_while_its_call_rings(live, sdk, service, standin, redis_url):
     standin.set_callee(DESK_E164, answer="interactive")

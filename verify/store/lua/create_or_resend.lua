@@ -10,9 +10,9 @@
 --                     record's ca)
 --   sid, to, channel  the new verification's sid (used when none is pending), number, channel
 --   working           the new verification's working fields, by keys.py's legend (sc, sl, hs,
---                     and fn, tg, yc when given; a resend keeps the pending one's. With yc, a
---                     challenge's: the pending verification is re-sent only when it is that
---                     challenge's, else it is canceled and a new one started)
+--                     and fn, tg, yc when given; a resend keeps the pending one's. yc names a
+--                     challenge: the pending verification is re-sent only when it has the same
+--                     yc, or neither has one; else it is canceled and a new one started)
 --   locale            the language of its texts and calls
 --   send_digits       what a call dials once connected ('' for nothing)
 --   delivers_code     false for an approve call: its code is never spoken, so never checked
@@ -57,11 +57,12 @@ if existing then
     r.newest = true
     text = with_record(text, existing, r)
   end
-  if r and r.st == 'pending' and now < expiry(r) and a.working.yc
-      and redis.call('HGET', key, 'yc') ~= a.working.yc then
+  if r and r.st == 'pending' and now < expiry(r)
+      and (redis.call('HGET', key, 'yc') or '') ~= (a.working.yc or '') then
     -- A challenge's verification is its own: one pending for another challenge, or started by
-    -- the application, is canceled, not re-sent and shared, so that its approval (a code, a #)
-    -- approves no challenge but the one it was started for.
+    -- the application, is canceled, not re-sent and shared (nor is a challenge's re-sent for
+    -- the application), so that its approval (a code, a #) approves no challenge but the one
+    -- it was started for.
     finish(r, 'canceled', now)
     text = with_record(text, existing, r)
     redis.call('DEL', key)
