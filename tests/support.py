@@ -238,3 +238,13 @@ def stored_records(store: redis.Redis) -> dict[str, dict]:
 def stored_checks(store: redis.Redis, service_sid: str, sid: str) -> int:
     """The checks a verification has counted, from its record."""
     return int(stored_record(store, service_sid, sid)["ck"])
+
+
+# A code as a call reads it out: "1. 2. 3. 4. 5. 6." (voice/speech.py's spoken digits).
+CODE_READING = re.compile(r"(?:\d\. )+\d\.")
+
+
+def application_errors(standin) -> list[dict]:
+    """What the stand-in's calls heard as "an application error has occurred": Twilio reads any
+    failed webhook aloud so, and no test may leave one."""
+    return [event for call in standin.calls() for event in call["transcript"] if event["type"] == "application_error"]

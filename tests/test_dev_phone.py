@@ -26,6 +26,7 @@ from tests.support import (
     MOBILE,
     ROOT,
     LiveServer,
+    application_errors,
     free_port,
     make_env,
     verify_client,
@@ -59,9 +60,8 @@ def dev_standin(phone_standin):
     """This module's stand-in, empty, and after the test: no call heard an application error."""
     phone_standin.clear()
     yield phone_standin
-    for call in phone_standin.calls():
-        errors = [e for e in call["transcript"] if e["type"] == "application_error"]
-        assert not errors, errors
+    errors = application_errors(phone_standin)
+    assert not errors, errors
     phone_standin.clear()  # hangs up whatever still rings
 
 

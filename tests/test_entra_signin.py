@@ -30,9 +30,11 @@ from tests.support import (  # noqa: E402
     API_KEY,
     API_SECRET,
     AUTH_TOKEN,
+    CODE_READING,
     LANDLINE,
     MOBILE,
     LiveServer,
+    application_errors,
     code_in,
     make_env,
     run_call,
@@ -46,7 +48,6 @@ CLIENT_ID = "c0ffee00-0000-4000-8000-00000000c11d"
 TENANT = User().tid
 DESK_PHONE, DESK_E164 = "+1 212 555 0123 x123", "+12125550123"
 ACR = "possessionorinherence"
-CODE_READING = re.compile(r"(?:\d\. )+\d\.")
 
 
 @pytest.fixture(scope="module")
@@ -80,10 +81,8 @@ def eam_live(redis_url, standin, entra, service):
 def no_application_errors(request):
     yield
     if "standin" in request.fixturenames:
-        standin = request.getfixturevalue("standin")
-        for call in standin.calls():
-            errors = [event for event in call["transcript"] if event["type"] == "application_error"]
-            assert not errors, errors
+        errors = application_errors(request.getfixturevalue("standin"))
+        assert not errors, errors
 
 
 class Person:

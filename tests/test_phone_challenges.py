@@ -4,7 +4,6 @@ its verification does, at once for an approve call's decision (the listener), on
 otherwise (reconcile), and its first approval verifies the factor."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 
 import pytest
@@ -13,21 +12,19 @@ import requests
 from freezegun import freeze_time
 from twilio.base.exceptions import TwilioRestException
 
-from tests.support import API_KEY, API_SECRET, LANDLINE, MOBILE, code_in, run_call
+from tests.support import API_KEY, API_SECRET, CODE_READING, LANDLINE, MOBILE, application_errors, code_in, run_call
 from tests.test_phone_factors import DESK_E164, DESK_PHONE, IDENTITY, add_phone, created
 from verify.store import keys
 
 AUTH = (API_KEY, API_SECRET)
-CODE_READING = re.compile(r"(?:\d\. )+\d\.")
 
 
 @pytest.fixture(autouse=True)
 def no_application_errors(standin):
     """Twilio reads any failed webhook aloud as "an application error has occurred": never."""
     yield
-    for call in standin.calls():
-        errors = [event for event in call["transcript"] if event["type"] == "application_error"]
-        assert not errors, errors
+    errors = application_errors(standin)
+    assert not errors, errors
     standin.clear_callees()
 
 

@@ -3,27 +3,23 @@ local stand-in places the call, runs our TwiML with a scripted callee (keys, sil
 a machine), and the application polls the verification as it would in production."""
 from __future__ import annotations
 
-import re
-
 import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from tests.support import API_KEY, API_SECRET, LANDLINE, MOBILE, run_call
+from tests.support import API_KEY, API_SECRET, CODE_READING, LANDLINE, MOBILE, application_errors, run_call
 from voice.speech import spoken_digits
 
 DESK_PHONE = "+1 212 555 0123 x123"
 DESK_E164 = "+12125550123"
-CODE_READING = re.compile(r"(?:\d\. )+\d\.")
 
 
 @pytest.fixture(autouse=True)
 def no_application_errors(standin):
     """Twilio reads any failed webhook aloud as "an application error has occurred": never."""
     yield
-    for call in standin.calls():
-        errors = [event for event in call["transcript"] if event["type"] == "application_error"]
-        assert not errors, errors
+    errors = application_errors(standin)
+    assert not errors, errors
     standin.clear_callees()
 
 
