@@ -51,7 +51,8 @@ A verification's working hash, with short field names:
     sd  digits dialled after the call connects (an extension)
     yc  "<identity>/<YC sid>": the phone challenge this verification settles (verify/methods/
         phone_challenges.py); decide_by_call.lua answers it so that a call's decision reaches the
-        challenge at once. A resend takes the newest challenge's.
+        challenge at once. A verification is re-sent only for its own challenge (or, without
+        yc, for the application): create_or_resend.lua cancels it for any other start.
 
 Versions of telverify without number keys stored a verification whole in that hash (the fields
 above, and sid, to, ch, st, ca, ua, ex as epoch seconds, ck, lc, fr, and per attempt a<n>
