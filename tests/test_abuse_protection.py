@@ -261,3 +261,17 @@ def test_admins_block_list_and_unblock(client, auth, standin):
     assert client.delete(f"/v2/Services/{service}/BlockedNumbers/%2B447400123456", auth=auth).status_code == 404
     assert start(client, auth, service).status_code == 201
     assert len(standin.requests(MOBILE)) == 1
+
+
+def test_a_block_answers_the_same_lift_time_each_time_it_is_read(client, auth):
+    service = create_service(client, auth)
+    with freeze_time("2026-11-24 10:00:00.600") as clock:
+        added = client.post(f"/v2/Services/{service}/BlockedNumbers", data={"PhoneNumber": MOBILE, "Days": "30"},
+                            auth=auth).get_json()
+        assert added["date_blocked_until"] == "2026-12-24T10:00:00Z"
+        for _ in range(3):
+            clock.tick(3600.5)
+            fetched = client.get(f"/v2/Services/{service}/BlockedNumbers/%2B447400123456", auth=auth)
+            assert fetched.get_json()["date_blocked_until"] == added["date_blocked_until"]
+        listed = client.get(f"/v2/Services/{service}/BlockedNumbers", auth=auth).get_json()["blocked_numbers"]
+        assert [entry["date_blocked_until"] for entry in listed] == [added["date_blocked_until"]]

@@ -102,10 +102,10 @@ class Services:
     def blocked_until(self, service_sid: str, e164: str) -> float:
         """When the number's block lifts, or the 404 of a number not blocked."""
         self.get(service_sid)
-        seconds = self.store.blocked_seconds(service_sid, e164)
-        if not seconds:
+        until = self.store.blocked_until(service_sid, e164, time.time())
+        if until is None:
             raise _not_blocked(service_sid, e164)
-        return time.time() + seconds
+        return until
 
     def unblock(self, service_sid: str, e164: str) -> None:
         self.get(service_sid)

@@ -69,13 +69,26 @@ class ServiceStore:
             return pipe.execute()
 
     # -- the block list -----------------------------------------------------------------------
-    def blocked_seconds(self, service_sid: str, to: str) -> int:
-        """How long a fraud report's block on the number still lasts (0: not blocked)."""
-        return max(0, self.redis.ttl(keys.blocked(service_sid, self.tags(to), to)))
+    def blocked_until(self, service_sid: str, to: str, now: float) -> float | None:
+        """When the number's block lifts (None: not blocked). The key holds that time, so each
+        read answers the same instant; a whole-second TTL would not."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(keys.blocked(service_sid, self.tags(to), to))
+            pipe.pttl(keys.blocked(service_sid, self.tags(to), to))
+            until, pttl = pipe.execute()
+        if pttl is None or pttl < 0:
+            return None
+        try:
+            lifts = float(until)
+        except (TypeError, ValueError):
+            lifts = 0.0
+        # A value not in the future is not a lift time (a block kept from an older release
+        # holds when it began): its TTL answers.
+        return lifts if lifts > now else now + pttl / 1000
 
     def block(self, service_sid: str, to: str, now: float, seconds: int) -> None:
         with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(keys.blocked(service_sid, self.tags(to), to), repr(now), ex=seconds)
+            pipe.set(keys.blocked(service_sid, self.tags(to), to), repr(now + seconds), ex=seconds)
             pipe.zadd(keys.blocked_index(service_sid), {to: now + seconds})
             pipe.execute()
 

@@ -1,7 +1,7 @@
 #!lua
 -- The person on an approve call pressed # (approve) or confirmed a fraud report, in one step.
 -- KEYS[1] the number's key (record.lua)   KEYS[2] the verification's working hash
--- KEYS[3] the number's block key (same slot; fraud_reported only)
+-- KEYS[3] the number's block key (same slot; fraud_reported only): holds when the block lifts
 -- ARGV: 1 now, 2 attempt index, 3 CallSid, 4 decision: approved | fraud_reported,
 --       5 retention s, 6 block s, 7 the verification's sid
 -- Returns {result, channel, st, ex, to, lc, fn, sc, m<n>, yc} (false where unset): the reply
@@ -42,7 +42,7 @@ else
       -- Denied: the verification fails and the number is not called or texted again for this service.
       finish(r, 'failed', now)
       r.fr = '1'
-      redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[6])
+      redis.call('SET', KEYS[3], string.format('%.3f', now + tonumber(ARGV[6])), 'EX', ARGV[6])
     end
   end
   text = with_record(text, sid, r)
