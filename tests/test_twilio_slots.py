@@ -145,6 +145,8 @@ def test_a_machine_verdict_with_no_slot_free_is_hung_up_at_the_calls_next_webhoo
                                                                                    nobody_answers, caplog):
     """The webhook does not wait for a slot: it records the verdict and answers at once, and the
     call's next request for TwiML is told to hang up, having heard nothing but the greeting."""
+    # Ringing all through the test: a call that ended unanswered first would take no verdict.
+    standin.set_callee(LANDLINE, answer="no-answer", ring=15)
     verification = start(one_slot, LANDLINE, "call").json()
     with slot_held(one_slot, standin):
         answer, took = timed(lambda: signed_post(one_slot, "amd", verification, {"AnsweredBy": "machine_start"}))
