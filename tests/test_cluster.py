@@ -38,6 +38,8 @@ from tests.support import (
 from verify.sids import NumberTags
 from verify.store import keys
 from verify.store.connection import connect
+from verify.store.eam import EamStore
+from verify.store.methods import MethodStore
 
 TAGS = NumberTags(SECRET_KEY)  # the numbers' tags as the app under test makes them
 
@@ -513,3 +515,28 @@ def test_phone_factors_and_their_challenges(live, sdk, service, standin):
         assert api(live, "GET", f"{base}/Factors/{factor['sid']}").json()["status"] == "verified"
         assert api(live, "GET", f"{base}/Challenges/{challenge['sid']}").json()["status"] == "approved"
         assert api(live, "GET", base).json()["default_factor_sid"] == factor["sid"]
+
+
+def test_sign_ins_and_a_persons_methods_by_round_trip(sdk, service, cluster):
+    """eam_signin_open, eam_signin_step and entity_methods.lua sent by round_trip.py's cluster
+    path: a sign-in's hint spent once, its fields read back, and people on several nodes read
+    with their factors in one script each."""
+    client = connect(cluster.url)
+    eam = EamStore(client)
+    fields = {"st": "open", "ex": repr(time.time() + 300), "wc": "0"}
+    assert eam.open_signin("signin-one", "d" * 64, fields, 900, 300) is True
+    assert eam.open_signin("signin-two", "d" * 64, fields, 900, 300) is False  # the same hint
+    assert eam.signin("signin-one") == fields and eam.signin("signin-two") is None
+    assert eam.step("signin-one", time.time(), {"ch": "totp"}, wrong_code=True) == ("ok", 1)
+
+    entities = sdk.verify.v2.services(service.sid).entities
+    store = MethodStore(client)
+    for n in range(6):  # identities whose slots differ
+        identity = f"cluster-person-{n:04d}"
+        made = [entities(identity).new_factors.create(friendly_name=f"App {k}", factor_type="totp").sid
+                for k in range(n % 3)]
+        if not made:
+            entities.create(identity=identity)
+        entity, factors = store.methods(service.sid, identity)
+        assert entity["sid"].startswith("YE") and [factor["sid"] for factor in factors] == made
+    assert store.methods(service.sid, "cluster-person-none") == (None, [])

@@ -189,11 +189,11 @@ class Eam:
         identity, service = signin["oid"], signin["sv"]
         if not valid_identity(identity):
             return []
-        entity = self.methods.entities.store.entity(service, identity)
+        entity, factors = self.methods.entities.store.methods(service, identity)
         if entity is None:
             return []
         accepted = set(filter(None, signin["amr"].split(",")))
-        factors = [f for f in self.methods.factors.store.factors(service, identity) if f.get("st") == "verified"]
+        factors = [f for f in factors if f.get("st") == "verified"]
         factors.sort(key=lambda f: f["sid"] != entity.get("df"))
         found = []
         for factor in factors:

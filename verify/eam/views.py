@@ -11,6 +11,7 @@ sign-in), so that when Redis fails the person's browser can still be sent back t
 """
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import time
@@ -42,7 +43,12 @@ def _eam() -> Eam:
 
 
 def _back_key() -> OctKey:
-    return OctKey.import_key(derive_key(core().settings.secret_key, b"eam return"))
+    return _key_for(core().settings.secret_key)
+
+
+@functools.lru_cache(maxsize=4)
+def _key_for(secret_key: str) -> OctKey:
+    return OctKey.import_key(derive_key(secret_key, b"eam return"))
 
 
 def _back_token(redirect_uri: str, state: str, expires: float) -> str:

@@ -10,6 +10,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from . import keys
+from .round_trip import for_client, hash_reply, run_script
 from .scripts import load_scripts, pairs
 
 SCRIPTS = ("keys_first", "keys_rollover", "signin_open", "signin_step", "signin_answer")
@@ -28,9 +29,12 @@ class EamStore:
     def __init__(self, client: redis.Redis | RedisCluster):
         self.redis = client
         self._scripts = load_scripts(client, SCRIPTS, prefix="eam_")
+        # Opening a sign-in is a hot path (every Entra sign-in's first request): its script and the
+        # sign-in's reads go by round_trip.py.
+        self._round_trip = for_client(client)
 
     def _run(self, name: str, script_keys: list[str], args: list):
-        result = self._scripts[name](keys=script_keys, args=[str(a) for a in args])
+        result = run_script(self._round_trip, self._scripts[name], script_keys, args)
         return [_text(item) for item in result] if isinstance(result, list) else _text(result)
 
     # -- signing keys --------------------------------------------------------------------------
@@ -60,8 +64,10 @@ class EamStore:
                          [hint_ttl, signin_ttl + CLEAN_UP_AFTER, *_flat(fields)]) == "opened"
 
     def signin(self, signin_id: str) -> dict[str, str] | None:
-        raw = self.redis.hgetall(keys.eam_signin(signin_id))
-        return {_text(k): _text(v) for k, v in raw.items()} if raw else None
+        (raw,) = self._round_trip.send(("HGETALL", keys.eam_signin(signin_id)))
+        if isinstance(raw, Exception):
+            raise raw
+        return hash_reply(raw) if raw else None
 
     def step(self, signin_id: str, now: float, fields: dict[str, str], wrong_code: bool = False) -> tuple[str, int]:
         """('ok', wrong codes so far), or ('missing' | 'answered' | 'expired', 0) changing nothing."""

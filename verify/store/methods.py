@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import redis
 from redis.cluster import RedisCluster
-from redis.exceptions import NoScriptError
 
 from . import keys
-from .round_trip import ClusterRoundTrip, RoundTrip
+from .round_trip import for_client, hash_reply, run_script
 from .scripts import load_scripts
 
 CHALLENGE_RETENTION_SECONDS = 30 * 24 * 3600  # an ended challenge stays readable this long
@@ -21,18 +20,11 @@ FACTORS_PER_ENTITY = 50  # an entity holds at most this many factors
 LIST_ALL = 10_000  # more than an entity ever holds (CHALLENGES_KEPT, FACTORS_PER_ENTITY)
 
 SCRIPTS = ("entity_create", "entity_default", "entity_delete", "factor_create", "factor_update", "factor_delete",
-           "factor_reseal", "challenge_create", "challenge_update", "challenge_settle")
+           "factor_reseal", "entity_methods", "challenge_create", "challenge_update", "challenge_settle")
 
 
 def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else value
-
-
-def _hash(raw: dict | list) -> dict[str, str]:
-    """An HGETALL reply as a dict: a flat [field, value, ...] list as one Redis answers it
-    through a round trip, or the dict of a cluster client."""
-    pairs = raw.items() if isinstance(raw, dict) else zip(raw[::2], raw[1::2])
-    return {_text(k): _text(v) for k, v in pairs}
 
 
 def _flat(fields: dict[str, str]) -> list[str]:
@@ -43,20 +35,13 @@ class MethodStore:
     def __init__(self, client: redis.Redis | RedisCluster):
         self.redis = client
         self._scripts = load_scripts(client, SCRIPTS)
-        # A challenge with an authenticator app's code is a hot path: its reads and its script go
-        # by round_trip.py, without redis-py's per-command work (a third of a command's cost).
-        self._round_trip = ClusterRoundTrip(client) if isinstance(client, RedisCluster) else RoundTrip(client)
+        # A challenge with an authenticator app's code and a sign-in's list of methods are hot
+        # paths: their reads and scripts go by round_trip.py, without redis-py's per-command work
+        # (a third of a command's cost).
+        self._round_trip = for_client(client)
 
     def _run(self, name: str, script_keys: list[str], args: list):
-        script = self._scripts[name]
-        command = ("EVALSHA", script.sha, len(script_keys), *script_keys, *(str(a) for a in args))
-        for _ in range(2):
-            (result,) = self._round_trip.send(command)
-            if not isinstance(result, NoScriptError):
-                break
-            self.redis.script_load(script.script)  # Redis restarted or flushed its script cache
-        if isinstance(result, Exception):
-            raise result
+        result = run_script(self._round_trip, self._scripts[name], script_keys, args)
         return [str(_text(item)) for item in result] if isinstance(result, list) else _text(result)
 
     def entity_and(self, service_sid: str, identity: str, key: str) -> tuple[dict | None, dict | None]:
@@ -66,7 +51,7 @@ class MethodStore:
         for reply in replies:
             if isinstance(reply, Exception):
                 raise reply
-        return tuple(_hash(reply) if reply else None for reply in replies)
+        return tuple(hash_reply(reply) if reply else None for reply in replies)
 
     # -- entities ------------------------------------------------------------------------------
     def create_entity(self, service_sid: str, identity: str, sid: str, now: float) -> bool:
@@ -77,7 +62,16 @@ class MethodStore:
 
     def entity(self, service_sid: str, identity: str) -> dict[str, str] | None:
         raw = self.redis.hgetall(keys.entity(service_sid, identity))
-        return _hash(raw) if raw else None
+        return hash_reply(raw) if raw else None
+
+    def methods(self, service_sid: str, identity: str) -> tuple[dict[str, str] | None, list[dict[str, str]]]:
+        """(the entity, its factors in creation order), (None, []) without one, in one round trip."""
+        found = run_script(self._round_trip, self._scripts["entity_methods"],
+                           [keys.entity(service_sid, identity), keys.factors_index(service_sid, identity)],
+                           [keys.entity_prefix(service_sid, identity)])
+        if not found:
+            return None, []
+        return hash_reply(found[0]), [hash_reply(factor) for factor in found[1:]]
 
     def entities(self, service_sid: str, offset: int, limit: int) -> list[tuple[str, dict[str, str]]]:
         """(identity, entity) in creation order; an identity whose entity is gone is skipped."""
@@ -124,7 +118,7 @@ class MethodStore:
 
     def factor(self, service_sid: str, identity: str, factor_sid: str) -> dict[str, str] | None:
         raw = self.redis.hgetall(keys.factor(service_sid, identity, factor_sid))
-        return _hash(raw) if raw else None
+        return hash_reply(raw) if raw else None
 
     def factors(self, service_sid: str, identity: str, offset: int = 0, limit: int = LIST_ALL) -> list[dict]:
         """The entity's factors in creation order."""
@@ -182,7 +176,7 @@ class MethodStore:
 
     def challenge(self, service_sid: str, identity: str, sid: str) -> dict[str, str] | None:
         raw = self.redis.hgetall(keys.challenge(service_sid, identity, sid))
-        return _hash(raw) if raw else None
+        return hash_reply(raw) if raw else None
 
     def challenges(self, service_sid: str, identity: str, newest_first: bool) -> list[dict]:
         """Every challenge the entity keeps (at most CHALLENGES_KEPT), in creation order."""
@@ -202,4 +196,4 @@ class MethodStore:
         with self.redis.pipeline(transaction=False) as pipe:
             for name in names:
                 pipe.hgetall(name)
-            return [_hash(raw) for raw in pipe.execute() if raw]
+            return [hash_reply(raw) for raw in pipe.execute() if raw]

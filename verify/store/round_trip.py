@@ -36,7 +36,7 @@ import hiredis
 import redis
 from redis.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 IDLE_SECONDS = 1.0  # a connection unused this long is looked at before it is used again
@@ -128,3 +128,34 @@ def _reply(connection):
         return connection.read_response()
     except ResponseError as error:
         return error
+
+
+def for_client(client: redis.Redis | RedisCluster) -> RoundTrip | ClusterRoundTrip:
+    """The round trip that suits the client: the thread's own connection, or the cluster's."""
+    return ClusterRoundTrip(client) if isinstance(client, RedisCluster) else RoundTrip(client)
+
+
+def run_script(round_trip: RoundTrip | ClusterRoundTrip, script, script_keys: list[str], args: list):
+    """A registered script's reply (redis-py's Script: its sha and text), by EVALSHA in one round
+    trip; loaded and sent once more only when Redis answers that it does not know the script (a
+    restart or a SCRIPT FLUSH: nothing ran). An error reply raises."""
+    command = ("EVALSHA", script.sha, len(script_keys), *script_keys, *(str(a) for a in args))
+    for _ in range(2):
+        (result,) = round_trip.send(command)
+        if not isinstance(result, NoScriptError):
+            break
+        script.registered_client.script_load(script.script)
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def hash_reply(raw: dict | list) -> dict[str, str]:
+    """An HGETALL reply as a dict of text: a flat [field, value, ...] list as one Redis answers
+    it through a round trip (or a script returns it), or the dict of a cluster client."""
+    pairs = raw.items() if isinstance(raw, dict) else zip(raw[::2], raw[1::2])
+    return {_text(k): _text(v) for k, v in pairs}
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
