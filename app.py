@@ -25,6 +25,8 @@ from verify.lockouts import Lockouts
 from verify.methods import Methods
 from verify.methods.backup import MethodBackup
 from verify.methods.helpdesk import HelpDesk
+from verify.portal import build_portal
+from verify.portal import views as portal_views
 from verify.protection.admission import Admission, lockout_arguments
 from verify.protection.auth_failures import AuthGuard
 from verify.protection.windows import Limiter
@@ -57,7 +59,9 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
     logging.basicConfig(level=settings.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    app = Flask(__name__)
+    # verify/templates: what every person's page shares (page.html), for the pages of
+    # verify/eam/ and verify/portal/, each in its blueprint's own folder.
+    app = Flask(__name__, template_folder="verify/templates")
     app.request_class = FormRequest
     # werkzeug answers a path with "//" in it by an HTML redirect to the path without; an API
     # client (and Twilio's webhooks) should get the JSON 404 of a path that does not exist.
@@ -92,6 +96,8 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
     app.register_blueprint(voice.bp)
     if settings.eam is not None:  # off: its paths answer 404 as any unknown path does
         app.register_blueprint(eam_views.bp)
+    if settings.my is not None:
+        app.register_blueprint(portal_views.bp)
     _register_health(app)
     _register_error_handlers(app)
     return app
@@ -117,6 +123,7 @@ def _build_core(settings: Settings) -> Core:
     lockouts = Lockouts(LockoutStore(redis_client, tags), services)
     seeds = Keyring(settings.secret_key, settings.secret_key_previous, b"totp seed")
     method_store = MethodStore(redis_client)
+    audit = AuditLog(AuditStore(redis_client), tags, settings.audit_retention_days)
     methods = Methods.build(method_store, services, seeds, verifications)
     # An approve call decided for a phone challenge settles it at once, not at the next poll.
     verifications.on_challenge_decided = methods.challenges.settle_from_verification
@@ -124,10 +131,11 @@ def _build_core(settings: Settings) -> Core:
                 rate_limits=RateLimits(admin_store, services), safe_list=SafeList(admin_store), limiter=limiter,
                 auth_guard=AuthGuard(limiter, settings), channels=channels,
                 adoption=Adoption(redis_client, settings.first_account_sid), lockouts=lockouts,
-                audit=AuditLog(AuditStore(redis_client), tags, settings.audit_retention_days), methods=methods,
+                audit=audit, methods=methods,
                 help_desk=HelpDesk(method_store, methods.entities, methods.factors, lockouts),
                 backup=MethodBackup(BackupStore(redis_client), services, seeds, methods.factors.types),
-                eam=build_eam(settings, redis_client, methods, channels) if settings.eam else None)
+                eam=build_eam(settings, redis_client, methods, channels) if settings.eam else None,
+                portal=build_portal(settings, redis_client, limiter, methods, audit) if settings.my else None)
 
 
 def _register_health(app: Flask) -> None:

@@ -21,7 +21,8 @@ from verify.store import connection
 
 DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
 DEFAULT_GUNICORN_THREADS = "32"  # config/gunicorn.conf.py's threads per worker process
-SECRET_NAMES = ("TWILIO_AUTH_TOKEN", "API_CREDENTIALS", "ADMIN_CREDENTIALS", "SECRET_KEY", "SECRET_KEY_PREVIOUS")
+SECRET_NAMES = ("TWILIO_AUTH_TOKEN", "API_CREDENTIALS", "ADMIN_CREDENTIALS", "SECRET_KEY", "SECRET_KEY_PREVIOUS",
+                "MY_DEMO_PEOPLE")
 
 
 class ConfigError(Exception):
@@ -57,6 +58,16 @@ class EamSettings:
 
 
 @dataclass(frozen=True)
+class MySettings:
+    """The people's own pages under /my/ (verify/portal/); absent (None on Settings) unless
+    MY_SERVICE_SID is set."""
+    service_sid: str  # the service whose Entities are the people who sign in here
+    demo_people: dict[str, str]  # identity -> password: the demo directory's first step
+    session_seconds: int  # a signed-in session lasts this long, however busy
+    secure_cookie: bool  # PUBLIC_BASE_URL is https: the session cookie is sent only over TLS
+
+
+@dataclass(frozen=True)
 class Settings:
     redis_url: str
     twilio_account_sid: str
@@ -85,6 +96,7 @@ class Settings:
     require_redis_persistence: bool = False
     redis_persistence_confirmed: bool = False  # the provider confirmed it where CONFIG is refused
     eam: EamSettings | None = None  # Entra External MFA; None: off, its routes answer 404
+    my: MySettings | None = None  # the people's own pages; None: off, /my/ answers 404
 
     @cached_property
     def api_secrets(self) -> dict[str, str]:
@@ -268,6 +280,29 @@ def _parse_eam(env, public_base_url: str, problems: list[str]) -> EamSettings | 
                        signin_seconds=signin_seconds)
 
 
+def _parse_my(env, public_base_url: str, problems: list[str]) -> MySettings | None:
+    service = _read(env, "MY_SERVICE_SID")
+    if service is None:
+        return None
+    if not re.fullmatch(r"VA[0-9a-fA-F]{32}", service):
+        problems.append("MY_SERVICE_SID must be the service whose people use /my/: VA followed by 32 hexadecimal "
+                        "characters")
+    people: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in (_read(env, "MY_DEMO_PEOPLE") or "").split(","))):
+        identity, sep, password = item.partition(":")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9-]{1,64}", identity) or len(password) < 8:
+            problems.append(f"MY_DEMO_PEOPLE: each entry must be identity:password, the identity letters, digits "
+                            f"and dashes (an Entity's), the password at least 8 characters ('{identity[:40]}')")
+        else:
+            people[identity] = password
+    if not people:
+        problems.append("MY_DEMO_PEOPLE must name at least one identity:password: /my/'s first step is the demo "
+                        "directory")
+    minutes = _whole_number(env, "MY_SESSION_MINUTES", 60, 5, 24 * 60, problems, "")
+    return MySettings(service_sid=service, demo_people=people, session_seconds=minutes * 60,
+                      secure_cookie=urlsplit(public_base_url or "").scheme == "https")
+
+
 def load_settings(env=None) -> Settings:
     """Read and validate the environment; raise ConfigError naming every problem."""
     env = os.environ if env is None else env
@@ -359,6 +394,7 @@ def load_settings(env=None) -> Settings:
     auth_window = _whole_number(env, "AUTH_FAILURE_WINDOW_SECONDS", 900, 1, 86400, problems)
     limits, lockout, allowed = _parse_protection(env, problems)
     eam = _parse_eam(env, public_base_url, problems)
+    my = _parse_my(env, public_base_url, problems)
 
     if problems:
         raise ConfigError("telverify cannot start:\n  - " + "\n  - ".join(problems))
@@ -389,4 +425,5 @@ def load_settings(env=None) -> Settings:
         require_redis_persistence=require_persistence,
         redis_persistence_confirmed=persistence_confirmed,
         eam=eam,
+        my=my,
     )

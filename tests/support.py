@@ -248,3 +248,13 @@ def application_errors(standin) -> list[dict]:
     """What the stand-in's calls heard as "an application error has occurred": Twilio reads any
     failed webhook aloud so, and no test may leave one."""
     return [event for call in standin.calls() for event in call["transcript"] if event["type"] == "application_error"]
+
+
+# /my/, the people's own pages (tests/test_my_pages.py, test_my_browser.py): a demo directory of two.
+MY_PERSON, MY_PASSWORD = "alex-morgan", "correct horse battery"
+MY_OTHER, MY_OTHER_PASSWORD = "sam-lee", "another password"
+
+
+def my_env(redis_url: str, standin_url: str, url: str, service_sid: str, **more) -> dict:
+    return make_env(redis_url, standin_url, url, MY_SERVICE_SID=service_sid,
+                    MY_DEMO_PEOPLE=f"{MY_PERSON}:{MY_PASSWORD},{MY_OTHER}:{MY_OTHER_PASSWORD}", **more)

@@ -141,6 +141,15 @@ def test_dev_run_brings_up_a_working_service(tmp_path):
         texts = requests.get(texts_url, timeout=10).json()
         check = sdk.verify.v2.services(service.sid).verification_checks.create(to=MOBILE, code=code_in(texts[0]))
         assert check.status == "approved"
+        # /my/ is on, and the demo person it prints signs in there.
+        my_url, name, password = re.search(r"My sign-ins:\s+(\S+)\s+\(a person's Security info: sign in with "
+                                           r"the name\s+(\S+) and the password (\S+),", output).groups()
+        browser = requests.Session()
+        form = browser.get(f"{my_url}signin", timeout=10).text
+        home = browser.post(f"{my_url}signin", timeout=10, data={
+            "token": re.search(r'name="token" value="([^"]+)"', form).group(1), "identity": name,
+            "password": password})
+        assert home.url == my_url and "More information required" in home.text
         # The private Redis keeps its data in the state folder, and listens on a Unix socket there.
         assert f"private Redis on unix://{tmp_path}/redis/redis.sock?db=0" in output, output
         assert (tmp_path / "redis" / "redis.sock").is_socket()

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from config import Settings
 
     from .eam.signins import Eam
+    from .portal import Portal
 
 EXTENSION = "telverify"
 
@@ -52,6 +53,7 @@ class Core:
     help_desk: HelpDesk  # a person's sign-in methods, as the help desk sees them (/admin)
     backup: MethodBackup  # an account's entities and factors exported and imported (/admin)
     eam: Eam | None = None  # Entra External MFA (verify/eam/); None unless EAM_* configure it
+    portal: Portal | None = None  # the people's own pages (verify/portal/); None unless MY_* configure them
 
     def check_store(self) -> None:
         """Raise the store's error unless Redis answers (readiness)."""

@@ -152,3 +152,22 @@ class Masked:
 
     def __str__(self) -> str:
         return mask(self.number)
+
+
+def for_person(e164: str) -> str:
+    """A number for the person's page, "+44 •••• ••••00": the calling code and the last two digits."""
+    try:
+        number = phonenumbers.parse(e164, None)
+        text = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        head = f"+{number.country_code}"
+    except phonenumbers.NumberParseException:
+        return "•" * 6
+    body = text[len(head):]
+    digits = sum(c.isdigit() for c in body)
+    seen, shown = 0, []
+    for c in body:
+        if c.isdigit():
+            seen += 1
+            c = c if seen > digits - 2 else "•"
+        shown.append(c)
+    return head + "".join(shown)

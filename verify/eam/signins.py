@@ -16,9 +16,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-import phonenumbers
-
-from .. import errors
+from .. import errors, phone
 from ..errors import VerifyError
 from ..methods import Methods
 from ..methods.entities import valid_identity
@@ -99,25 +97,6 @@ class Outcome:
     message: str = ""
     retry_after: int = 0
     answer: Answer | None = None
-
-
-def masked(e164: str) -> str:
-    """A number for the person's page, "+44 •••• ••••00": the calling code and the last two digits."""
-    try:
-        number = phonenumbers.parse(e164, None)
-        text = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-        head = f"+{number.country_code}"
-    except phonenumbers.NumberParseException:
-        return "•" * 6
-    body = text[len(head):]
-    digits = sum(c.isdigit() for c in body)
-    seen, shown = 0, []
-    for c in body:
-        if c.isdigit():
-            seen += 1
-            c = c if seen > digits - 2 else "•"
-        shown.append(c)
-    return head + "".join(shown)
 
 
 class Eam:
@@ -212,7 +191,7 @@ class Eam:
         call = preferred if preferred in ("call", "call_approve") else "call_approve"
         channels = [preferred] + [c for c in KINDS[kind] if c == "sms" and c != preferred] + \
             ([call] if call != preferred else [])
-        return [(channel, kind, masked(factor["pn"])) for channel in channels]
+        return [(channel, kind, phone.for_person(factor["pn"])) for channel in channels]
 
     def option(self, signin: SignIn, value: str) -> Option | None:
         return next((o for o in self.options(signin) if o.value == value), None)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import secrets
 import time
 from urllib.parse import urlsplit
 
@@ -25,6 +24,7 @@ from joserfc.jwk import OctKey
 from redis.exceptions import RedisClusterException
 from werkzeug.exceptions import HTTPException
 
+from .. import pages
 from ..codes import derive_key
 from ..core import core
 from ..errors import VerifyError
@@ -75,23 +75,14 @@ def _unavailable(redirect_uri: str, state: str) -> Answer:
 
 @bp.before_request
 def _nonce():
-    g.eam_nonce = secrets.token_urlsafe(16)
+    pages.new_nonce()
 
 
 @bp.after_request
 def _headers(response):
-    # Pages and answers are the person's alone: never cached, framed or referred from.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    if response.mimetype == "text/html":
-        nonce = g.get("eam_nonce", "")
-        posts_to = g.get("eam_posts_to", "")
-        response.headers["Content-Security-Policy"] = (
-            f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; connect-src 'self'; "
-            f"form-action 'self'{' ' + posts_to if posts_to else ''}; frame-ancestors 'none'; base-uri 'none'")
-    return response
+    # Pages and answers are the person's alone; an answer's page posts to Entra's redirect_uri.
+    posts_to = g.get("eam_posts_to", "")
+    return pages.protect(response, form_action="'self'" + (f" {posts_to}" if posts_to else ""))
 
 
 @bp.errorhandler(Exception)  # the blueprint's handler comes before the app's JSON ones

@@ -280,3 +280,11 @@ def eam_hint(digest: str) -> str:
 
 
 LIMITS_NAMESPACE = f"{PREFIX}-limits"  # prefix of the `limits` library's counters
+
+
+# -- the people's own pages (verify/portal/) ---------------------------------------------------------
+
+def my_session(digest: str) -> str:
+    """Hash {id: the person's identity, ex: when it ends}: a signed-in session of /my/, named by
+    the SHA-256 (hex) of its cookie, which Redis never holds."""
+    return f"{PREFIX}:my:session:{digest}"

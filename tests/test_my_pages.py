@@ -1,0 +1,204 @@
+"""/my/ over real HTTP: the demo directory's sign-in and its limits, the session cookie, CSRF on
+every form, and a person's Security info: an authenticator app added and proven with a code
+computed from the secret the page shows, the default changed, a method deleted, the last one
+kept. The browser's view of the same flows is tests/test_my_browser.py."""
+from __future__ import annotations
+
+import re
+from html import unescape
+from urllib.parse import unquote
+
+import pyotp
+import pytest
+import requests
+
+from config import ConfigError, load_settings
+from tests.support import (
+    ADMIN_KEY,
+    ADMIN_SECRET,
+    API_KEY,
+    API_SECRET,
+    MY_OTHER,
+    MY_OTHER_PASSWORD,
+    MY_PASSWORD,
+    MY_PERSON,
+    LiveServer,
+    make_env,
+    my_env,
+)
+
+PERSON, PASSWORD = MY_PERSON, MY_PASSWORD
+
+
+@pytest.fixture
+def my_live(redis_url, standin, service):
+    with LiveServer(lambda url: my_env(redis_url, standin.base_url, url, service.sid)) as server:
+        yield server
+
+
+def field(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert found, f"no {name} field in the page"
+    return found.group(1)
+
+
+def signed_in(live, identity: str = PERSON, password: str = PASSWORD) -> requests.Session:
+    browser = requests.Session()
+    form = browser.get(f"{live.url}/my/signin", timeout=10)
+    answer = browser.post(f"{live.url}/my/signin", timeout=10, data={
+        "token": field(form.text, "token"), "identity": identity, "password": password})
+    assert answer.status_code == 200 and answer.url == f"{live.url}/my/", answer.text
+    return browser
+
+
+def post(browser: requests.Session, live, path: str, page: str, **data) -> requests.Response:
+    """A form of `page` posted as the page sends it, with its CSRF token."""
+    return browser.post(f"{live.url}/my/{path}", data={"csrf": field(page, "csrf"), **data}, timeout=10)
+
+
+def add_app(browser, live) -> tuple[str, pyotp.TOTP, str]:
+    """An authenticator app added from Security info: (its factor sid, its codes, the page)."""
+    home = browser.get(f"{live.url}/my/", timeout=10).text
+    page = post(browser, live, "methods/app", home)
+    assert page.status_code == 200
+    secret = re.search(r'id="secret-key"><code>([A-Z2-7=]+)</code>', page.text).group(1)
+    sid = re.search(r'/my/methods/(YF[0-9a-f]{32})/verify', page.text).group(1)
+    assert re.search(r'<img src="data:image/svg\+xml;base64,', page.text)
+    return sid, pyotp.TOTP(secret), page.text
+
+
+def test_off_unless_configured(live):
+    assert requests.get(f"{live.url}/my/", timeout=10).status_code == 404
+
+
+def test_settings_are_checked():
+    env = make_env("redis://127.0.0.1:1/0", "http://127.0.0.1:1", "http://localhost", MY_SERVICE_SID="VA12",
+                   MY_DEMO_PEOPLE="x:short")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(env)
+    assert "MY_SERVICE_SID must be" in str(refused.value) and "MY_DEMO_PEOPLE: each entry" in str(refused.value)
+    settings = load_settings({**env, "MY_SERVICE_SID": "VA" + "0" * 32, "MY_DEMO_PEOPLE": f"{PERSON}:{PASSWORD}",
+                              "PUBLIC_BASE_URL": "https://verify.example.com"})
+    assert settings.my.demo_people == {PERSON: PASSWORD} and settings.my.secure_cookie
+    assert settings.my.session_seconds == 3600
+
+
+def test_a_person_signs_in_and_out(my_live):
+    assert requests.get(f"{my_live.url}/my/", timeout=10, allow_redirects=False).headers["Location"] == "/my/signin"
+    browser = requests.Session()
+    form = browser.get(f"{my_live.url}/my/signin", timeout=10)
+    assert form.headers["Cache-Control"] == "no-store" and "frame-ancestors 'none'" in \
+        form.headers["Content-Security-Policy"]
+    answer = browser.post(f"{my_live.url}/my/signin", timeout=10, allow_redirects=False, data={
+        "token": field(form.text, "token"), "identity": PERSON, "password": PASSWORD})
+    assert answer.status_code == 303
+    cookie = next(c for c in answer.raw.headers.getlist("Set-Cookie") if c.startswith("my_session="))
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/my/" in cookie
+    token = unquote(cookie.split(";")[0].split("=", 1)[1])
+    # Redis holds the session by its digest, never the cookie itself.
+    assert token not in repr(my_live.app.extensions["telverify"].redis.keys("*"))
+    home = browser.get(f"{my_live.url}/my/", timeout=10)
+    assert "More information required" in home.text  # no method yet: the set-up page
+    out = post(browser, my_live, "signout", home.text)
+    assert out.url == f"{my_live.url}/my/signin"
+    assert browser.get(f"{my_live.url}/my/", timeout=10).url == f"{my_live.url}/my/signin"
+    # The old cookie signs no one in either.
+    assert requests.get(f"{my_live.url}/my/", cookies={"my_session": token}, timeout=10,
+                        allow_redirects=False).status_code == 303
+
+
+def test_wrong_passwords_are_refused_then_limited(my_live):
+    browser = requests.Session()
+    for attempt in range(6):
+        form = browser.get(f"{my_live.url}/my/signin", timeout=10)
+        answer = browser.post(f"{my_live.url}/my/signin", timeout=10, data={
+            "token": field(form.text, "token"), "identity": PERSON, "password": f"wrong {attempt}"})
+        assert answer.status_code == 401
+    assert "Too many wrong tries" in answer.text
+    form = browser.get(f"{my_live.url}/my/signin", timeout=10)
+    answer = browser.post(f"{my_live.url}/my/signin", timeout=10, data={
+        "token": field(form.text, "token"), "identity": PERSON, "password": PASSWORD})
+    assert answer.status_code == 401 and "Too many wrong tries" in answer.text  # the right one too, for now
+    # Another person from the same address is not locked out by them.
+    assert "More information required" in signed_in(my_live, MY_OTHER, MY_OTHER_PASSWORD).get(
+        f"{my_live.url}/my/", timeout=10).text
+
+
+def test_a_sign_in_form_from_elsewhere_is_refused(my_live):
+    answer = requests.post(f"{my_live.url}/my/signin", timeout=10, data={
+        "token": "forged", "identity": PERSON, "password": PASSWORD}, cookies={"my_signin": "other"})
+    assert answer.status_code == 400 and "my_session" not in answer.cookies
+
+
+def test_every_form_needs_the_sessions_token(my_live):
+    browser = signed_in(my_live)
+    for path in ("methods/app", "signout", f"methods/YF{'0' * 32}/default", f"methods/YF{'0' * 32}/delete"):
+        answer = browser.post(f"{my_live.url}/my/{path}", data={"csrf": "0" * 64}, timeout=10)
+        assert answer.status_code == 400 and "This form has expired" in answer.text, path
+    assert browser.get(f"{my_live.url}/my/", timeout=10).status_code == 200  # still signed in
+
+
+def test_an_authenticator_app_added_proven_made_default_and_deleted(my_live, service):
+    browser = signed_in(my_live)
+    first, codes, page = add_app(browser, my_live)
+    # A wrong code: refused, the secret not shown again.
+    wrong_code = "000000" if codes.now() != "000000" else "111111"
+    wrong = post(browser, my_live, f"methods/{first}/verify", page, code=wrong_code)
+    assert wrong.status_code == 400 and "That code didn't work" in unescape(wrong.text)
+    assert "secret-key" not in wrong.text
+    assert 'aria-describedby="code-error"' in wrong.text
+    done = post(browser, my_live, f"methods/{first}/verify", wrong.text, code=codes.now())
+    assert done.url == f"{my_live.url}/my/?done=added" and "Security info" in done.text
+    assert "Default sign-in method:</strong> Authenticator app: added " in done.text
+
+    # The only method cannot be deleted.
+    confirm = browser.get(f"{my_live.url}/my/methods/{first}/delete", timeout=10)
+    assert "Are you sure" in confirm.text
+    kept = post(browser, my_live, f"methods/{first}/delete", confirm.text)
+    assert kept.status_code == 409 and "This is your only sign-in method" in kept.text
+
+    second, second_codes, page = add_app(browser, my_live)
+    post(browser, my_live, f"methods/{second}/verify", page, code=second_codes.now())
+    home = browser.get(f"{my_live.url}/my/", timeout=10).text
+    assert home.count("Make default") == 1
+    made = post(browser, my_live, f"methods/{second}/default", home)
+    assert made.url.endswith("done=default")
+    entity = requests.get(f"{my_live.url}/admin/Services/{service.sid}/Entities/{PERSON}",
+                          auth=(ADMIN_KEY, ADMIN_SECRET), timeout=10).json()
+    assert entity["default_factor_sid"] == second
+
+    confirm = browser.get(f"{my_live.url}/my/methods/{first}/delete", timeout=10)
+    gone = post(browser, my_live, f"methods/{first}/delete", confirm.text)
+    assert gone.url.endswith("done=deleted") and first not in gone.text and second in gone.text
+
+    log = requests.get(f"{my_live.url}/admin/AuditLog", params={"Identity": PERSON},
+                       auth=(ADMIN_KEY, ADMIN_SECRET), timeout=10).json()
+    actions = [(entry["action"], entry["status_code"]) for entry in log["entries"]
+               if entry["admin_id"] == f"my:{PERSON}" and entry["identity"] == PERSON]
+    assert actions == [("my.method.delete", 200), ("my.default.change", 200), ("my.app.verify", 200),
+                       ("my.app.add", 200), ("my.method.delete", 409), ("my.app.verify", 200), ("my.app.add", 200)]
+
+
+def test_another_persons_method_is_not_reachable(my_live):
+    alex = signed_in(my_live)
+    sid, codes, page = add_app(alex, my_live)
+    post(alex, my_live, f"methods/{sid}/verify", page, code=codes.now())
+    sam = signed_in(my_live, MY_OTHER, MY_OTHER_PASSWORD)
+    assert sam.get(f"{my_live.url}/my/methods/{sid}/delete", timeout=10).status_code == 404
+    home = sam.get(f"{my_live.url}/my/", timeout=10).text
+    answer = post(sam, my_live, f"methods/{sid}/delete", home)
+    assert answer.status_code == 409 and "isn't one of yours" in unescape(answer.text)
+    assert sid in alex.get(f"{my_live.url}/my/", timeout=10).text
+
+
+def test_phones_from_the_api_are_listed_partly_hidden(my_live, service):
+    answer = requests.post(f"{my_live.url}/v2/Services/{service.sid}/Entities/{PERSON}/Factors", timeout=10,
+                           auth=(API_KEY, API_SECRET), data={
+                               "FactorType": "phone", "FriendlyName": "Desk", "Config.Kind": "office",
+                               "Binding.PhoneNumber": "+1 212 555 0123 x123"})
+    assert answer.status_code == 201, answer.text
+    page = signed_in(my_live).get(f"{my_live.url}/my/", timeout=10).text
+    # Not proven yet: the set-up page lists it, marked, and no full number or extension is shown.
+    assert "More information required" in page and "Office phone" in page and "Not set up" in page
+    assert "+1 •••-•••-••23 ext. ••" in unescape(page)
+    assert "5550123" not in page and "555-0123" not in page and "123</" not in page

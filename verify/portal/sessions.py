@@ -1,0 +1,94 @@
+"""Who is signed in to /my/: the demo directory's first step, and the sessions it opens.
+
+The session's cookie is 256 random bits; Redis holds only its SHA-256, so a copy of Redis signs
+no one in. Each form carries a CSRF token, an HMAC of the cookie under a key of SECRET_KEY's own:
+a forged cross-site form cannot know it, and nothing has to be stored for it. Passwords are
+compared as SHA-256 digests in constant time; failed sign-ins are limited per identity and per
+address, so a password cannot be guessed from one place nor one person's tried from many.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from limits import parse
+
+from ..codes import derive_key
+from ..protection.windows import Limiter
+from ..store.portal import PortalStore
+
+if TYPE_CHECKING:
+    from config import MySettings
+
+log = logging.getLogger("telverify.my")
+
+FAILURES_PER_IDENTITY = parse("5 per 15 minutes")
+FAILURES_PER_ADDRESS = parse("20 per 15 minutes")
+
+
+class SignInRefused(Exception):
+    """The sign-in's message for the person: wrong name or password, or too many tries."""
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str  # the cookie's value
+    identity: str
+    ends: float
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class Sessions:
+    def __init__(self, settings: MySettings, store: PortalStore, limiter: Limiter, secret_key: str):
+        self.settings = settings
+        self.store = store
+        self.limiter = limiter
+        self._csrf_key = derive_key(secret_key, b"my csrf")
+        self._passwords = {identity: hashlib.sha256(password.encode()).digest()
+                           for identity, password in settings.demo_people.items()}
+
+    def sign_in(self, identity: str, password: str, address: str) -> Session:
+        identity = identity.strip()
+        for limit, who in ((FAILURES_PER_IDENTITY, f"id:{identity[:64]}"), (FAILURES_PER_ADDRESS, f"ip:{address}")):
+            if self.limiter.test(limit, "my-signin", who):
+                raise SignInRefused("Too many wrong tries. Wait 15 minutes, then try again.")
+        known = self._passwords.get(identity)
+        given = hashlib.sha256(password.encode()).digest()
+        # Compared even for an unknown name, so that the time taken does not tell names apart.
+        matched = hmac.compare_digest(known or b"\0" * 32, given) and known is not None
+        if not matched:
+            for limit, who in ((FAILURES_PER_IDENTITY, f"id:{identity[:64]}"),
+                               (FAILURES_PER_ADDRESS, f"ip:{address}")):
+                self.limiter.hit(limit, "my-signin", who)
+            log.warning("/my/: a sign-in refused")
+            raise SignInRefused("That name and password don't match. Check them and try again.")
+        token = secrets.token_urlsafe(32)
+        ends = time.time() + self.settings.session_seconds
+        self.store.open_session(_digest(token), identity, ends, self.settings.session_seconds + 60)
+        return Session(token, identity, ends)
+
+    def get(self, token: str) -> Session | None:
+        """The session of the cookie, while it lasts."""
+        if not token or len(token) > 64:
+            return None
+        fields = self.store.session(_digest(token))
+        if fields is None or float(fields.get("ex", "0")) <= time.time():
+            return None
+        return Session(token, fields["id"], float(fields["ex"]))
+
+    def sign_out(self, session: Session) -> None:
+        self.store.close_session(_digest(session.token))
+
+    def csrf_token(self, session: Session) -> str:
+        return hmac.new(self._csrf_key, session.token.encode(), hashlib.sha256).hexdigest()
+
+    def csrf_valid(self, session: Session, given: str) -> bool:
+        return hmac.compare_digest(self.csrf_token(session), given or "")

@@ -1,0 +1,175 @@
+"""/my/ over HTTP: sign in, Security info, add an authenticator app, change the default, delete.
+
+Every page works without JavaScript. A session is a cookie (HttpOnly, SameSite=Strict, Secure
+when PUBLIC_BASE_URL is https, scoped to /my/); every POST but the sign-in's carries the
+session's CSRF token (sessions.py), and the sign-in's form a token of its own that its cookie
+repeats (a double-submit), so that no other site can sign a browser in or change a method.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+
+import redis
+from flask import Blueprint, g, make_response, redirect, render_template, request
+from redis.exceptions import RedisClusterException
+from werkzeug.exceptions import HTTPException
+
+from .. import pages
+from ..core import core
+from .security_info import Refusal, SecurityInfo
+from .sessions import Session, Sessions, SignInRefused
+
+log = logging.getLogger("telverify.my")
+
+bp = Blueprint("my", __name__, template_folder="templates", url_prefix="/my")
+STORE_DOWN = (redis.RedisError, RedisClusterException)
+SESSION_COOKIE = "my_session"
+SIGNIN_COOKIE = "my_signin"
+
+
+def _sessions() -> Sessions:
+    return core().portal.sessions
+
+
+def _info() -> SecurityInfo:
+    return core().portal.security_info
+
+
+@bp.before_request
+def _before():
+    pages.new_nonce()
+    if request.endpoint == "my.sign_in":
+        return None
+    g.session = _sessions().get(request.cookies.get(SESSION_COOKIE, ""))
+    if g.session is None:
+        return redirect(f"{request.script_root}/my/signin", 303)
+    if request.method == "POST" and not _sessions().csrf_valid(g.session, request.form.get("csrf", "")):
+        log.warning("/my/: a form without its session's token refused")
+        return _plain("This form has expired. Go back to Security info and try again.", 400)
+    g.csrf = _sessions().csrf_token(g.session)
+    return None
+
+
+@bp.after_request
+def _headers(response):
+    # The person's own pages; the one image is the QR code, in a data: URI.
+    return pages.protect(response, images="data:")
+
+
+@bp.errorhandler(Exception)  # the blueprint's handler comes before the app's JSON ones
+def _failed(exc):
+    if isinstance(exc, HTTPException):
+        return exc
+    if isinstance(exc, STORE_DOWN):
+        log.error("/my/: Redis unavailable: %s", type(exc).__name__)
+    else:
+        log.exception("/my/: unexpected error")
+    return _plain("We can't show your sign-in methods just now. Please try again in a few minutes.", 503)
+
+
+def _plain(message: str, status: int):
+    return render_template("my/plain.html", message=message), status
+
+
+def _cookie(response, name: str, value: str, max_age: int | None):
+    settings = core().settings.my
+    response.set_cookie(name, value, max_age=max_age, path=f"{request.script_root}/my/", httponly=True,
+                        samesite="Strict", secure=settings.secure_cookie)
+    return response
+
+
+# -- signing in and out ------------------------------------------------------------------------------
+
+@bp.route("/signin", methods=["GET", "POST"])
+def sign_in():
+    message, status = "", 200
+    if request.method == "POST":
+        form_token, cookie_token = request.form.get("token", ""), request.cookies.get(SIGNIN_COOKIE, "")
+        if not cookie_token or not hmac.compare_digest(form_token, cookie_token):
+            message, status = "This form has expired. Please sign in again.", 400
+        else:
+            try:
+                session = _sessions().sign_in(request.form.get("identity", ""), request.form.get("password", ""),
+                                              request.remote_addr or "")
+            except SignInRefused as exc:
+                message, status = str(exc), 401
+            else:
+                response = redirect(f"{request.script_root}/my/", 303)
+                response.delete_cookie(SIGNIN_COOKIE, path=f"{request.script_root}/my/")
+                return _cookie(response, SESSION_COOKIE, session.token, core().settings.my.session_seconds)
+    token = secrets.token_urlsafe(16)
+    response = make_response(render_template("my/signin.html", token=token, message=message,
+                                             identity=request.form.get("identity", "")[:64]), status)
+    return _cookie(response, SIGNIN_COOKIE, token, 3600)
+
+
+@bp.post("/signout")
+def sign_out():
+    _sessions().sign_out(g.session)
+    response = redirect(f"{request.script_root}/my/signin", 303)
+    response.delete_cookie(SESSION_COOKIE, path=f"{request.script_root}/my/")
+    return response
+
+
+# -- Security info ----------------------------------------------------------------------------------
+
+def _person() -> Session:
+    return g.session
+
+
+@bp.get("/")
+def security_info(message: str = "", status: int = 200):
+    methods = _info().methods_of(_person().identity)
+    if not any(method.verified for method in methods):
+        return render_template("my/setup.html", methods=methods, message=message), status
+    return render_template("my/security_info.html", methods=methods, message=message,
+                           done=request.args.get("done", "")), status
+
+
+@bp.post("/methods/app")
+def add_app():
+    try:
+        app = _info().add_app(_person().identity)
+    except Refusal as exc:
+        return security_info(str(exc), 409)
+    return render_template("my/app.html", app=app, message="")
+
+
+@bp.post("/methods/<factor_sid>/verify")
+def verify_app(factor_sid):
+    try:
+        if _info().verify_app(_person().identity, factor_sid, request.form.get("code", "")):
+            return redirect(f"{request.script_root}/my/?done=added", 303)
+        message = "That code didn't work. Enter the code your app shows now."
+    except Refusal as exc:
+        message = str(exc)
+    return render_template("my/app.html", app=None, factor_sid=factor_sid, message=message), 400
+
+
+@bp.post("/methods/<factor_sid>/default")
+def set_default(factor_sid):
+    return _changed(lambda: _info().set_default(_person().identity, factor_sid), "default")
+
+
+@bp.get("/methods/<factor_sid>/delete")
+def confirm_delete(factor_sid):
+    method = next((m for m in _info().methods_of(_person().identity) if m.factor_sid == factor_sid), None)
+    if method is None:
+        return security_info("That method isn't one of yours any more. Here are the ones you have.", 404)
+    return render_template("my/delete.html", method=method)
+
+
+@bp.post("/methods/<factor_sid>/delete")
+def delete(factor_sid):
+    return _changed(lambda: _info().delete(_person().identity, factor_sid), "deleted")
+
+
+def _changed(change, done: str):
+    """Security info after a change: its note of what was `done`, or the refusal."""
+    try:
+        change()
+    except Refusal as exc:
+        return security_info(str(exc), 409)
+    return redirect(f"{request.script_root}/my/?done={done}", 303)

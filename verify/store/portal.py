@@ -1,0 +1,29 @@
+"""The sessions of /my/ in Redis (keys: store/keys.py's legend). A session is written once when
+the person signs in and deleted when they sign out; its end is judged against the `ex` it
+stores, "now" from Python, and its TTL only cleans up."""
+from __future__ import annotations
+
+import redis
+from redis.cluster import RedisCluster
+
+from . import keys
+from .round_trip import hash_reply
+
+
+class PortalStore:
+    def __init__(self, client: redis.Redis | RedisCluster):
+        self.redis = client
+
+    def open_session(self, digest: str, identity: str, ends: float, ttl: int) -> None:
+        key = keys.my_session(digest)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"id": identity, "ex": repr(ends)})
+            pipe.expire(key, ttl)
+            pipe.execute()
+
+    def session(self, digest: str) -> dict[str, str] | None:
+        raw = self.redis.hgetall(keys.my_session(digest))
+        return hash_reply(raw) if raw else None
+
+    def close_session(self, digest: str) -> None:
+        self.redis.delete(keys.my_session(digest))
