@@ -1,9 +1,11 @@
 """/my/ in Debian's chromium, as a person meets it: signed in through the demo directory, "More
 information required", an authenticator app set up from the secret under "Can't scan the QR
 code?" (its code computed here with pyotp), a wrong code refused beside its field, a second app
-made the default, a method deleted after its confirmation. Every page is checked with axe-core
-(WCAG 2 A and AA, colour contrast included), at 320 px wide too, and screenshotted into
-TEST_SCREENSHOTS (default /tmp/telverify-screenshots/my)."""
+made the default, a method deleted after its confirmation; a mobile proven by the code its text
+shows on the dev phone, an office phone by answering on the dev phone (the switchboard's digits
+shown there) and pressing #, and a fraud report (0, then #) that blocks the number. Every page is
+checked with axe-core (WCAG 2 A and AA, colour contrast included), at 320 px wide too, and
+screenshotted into TEST_SCREENSHOTS (default /tmp/telverify-screenshots/my)."""
 from __future__ import annotations
 
 import os
@@ -14,7 +16,19 @@ import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support import MY_PASSWORD, MY_PERSON, ROOT, LiveServer, my_env
+from tests.support import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    LANDLINE,
+    MOBILE,
+    MY_PASSWORD,
+    MY_PERSON,
+    ROOT,
+    LiveServer,
+    application_errors,
+    my_env,
+)
+from twilio_standin import StandIn
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = Path(os.environ.get("TEST_SCREENSHOTS", "/tmp/telverify-screenshots")) / "my"
@@ -27,12 +41,43 @@ def my_live(redis_url, standin, service):
         yield server
 
 
+@pytest.fixture(scope="module")
+def phone_standin():
+    """A stand-in whose phones ring until someone answers on the dev phone, at half speed."""
+    with StandIn(ACCOUNT_SID, AUTH_TOKEN, time_scale=0.5, default_callee="interactive") as server:
+        yield server
+
+
 @pytest.fixture
-def page(browser):
-    # axe-core is put into each page by the test: past the pages' CSP, which allows no script.
-    context = browser.new_context(bypass_csp=True)
-    yield context.new_page()
+def phone_live(redis_url, phone_standin, service):
+    phone_standin.clear()
+    with LiveServer(lambda url: my_env(redis_url, phone_standin.base_url, url, service.sid)) as server:
+        yield server
+    errors = application_errors(phone_standin)
+    phone_standin.clear()  # hangs up whatever still rings
+    assert not errors, errors
+
+
+@pytest.fixture
+def context(browser):
+    # axe-core is put into each page by the test: past the pages' own CSP. The browser speaks
+    # British English: the country list starts with the United Kingdom.
+    context = browser.new_context(bypass_csp=True, locale="en-GB")
+    yield context
     context.close()
+
+
+@pytest.fixture
+def page(context):
+    return context.new_page()
+
+
+@pytest.fixture
+def dev_phone(context, phone_standin):
+    phone = context.new_page()
+    phone.goto(phone_standin.base_url + "/")
+    expect(phone.locator("#connection")).to_have_text("Live")
+    return phone
 
 
 def accessible(page: Page, name: str) -> None:
@@ -93,7 +138,9 @@ def test_a_first_app_a_second_made_default_and_the_first_deleted(page: Page, my_
     expect(page.get_by_text(re.compile("^Default sign-in method: Authenticator app: added "))).to_be_visible()
     accessible(page, "security-info")
 
-    page.get_by_role("button", name="Add an authenticator app").click()
+    page.get_by_role("link", name="+ Add sign-in method").click()
+    accessible(page, "add-a-method")
+    page.get_by_role("button", name="Authenticator app").click()
     second = set_up_app(page)
     page.get_by_label("Enter the 6-digit code").fill(second.now())
     page.get_by_role("button", name="Next").click()
@@ -104,7 +151,7 @@ def test_a_first_app_a_second_made_default_and_the_first_deleted(page: Page, my_
                           rows.nth(0).get_by_role("link").get_attribute("href")).group(1)
 
     page.keyboard.press("Tab")  # the page works from the keyboard: Make default is reached and pressed
-    make_default = rows.nth(1).get_by_role("button", name=re.compile("^Make .* my default$"))
+    make_default = rows.nth(1).get_by_role("button", name=re.compile("^Make default: "))
     make_default.focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_have_text("Your default sign-in method is changed.")
@@ -120,3 +167,79 @@ def test_a_first_app_a_second_made_default_and_the_first_deleted(page: Page, my_
 
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(f"{my_live.url}/my/signin")
+
+
+def answer(dev_phone: Page, number: str):
+    """The call ringing on the dev phone, answered; its card."""
+    call = dev_phone.locator(f'section.phone[data-number="{number}"] article.call')
+    expect(call).to_have_attribute("data-state", "ringing", timeout=20_000)
+    call.get_by_role("button", name="Answer", exact=True).click()
+    expect(call.locator(".listening")).to_have_text("Listening for a key", timeout=20_000)
+    return call
+
+
+def add_phone(page: Page, kind: str, country: str | None, number: str, extension: str = "") -> None:
+    page.goto(page.url.split("/my/")[0] + "/my/methods/add")
+    accessible(page, "add-a-method")
+    page.get_by_role("link", name=kind).click()
+    expect(page.get_by_role("heading", name=kind)).to_be_visible()
+    if country:
+        page.get_by_label("Country or region").select_option(country)
+    page.get_by_label("Phone number").fill(number)
+    if extension:
+        page.get_by_label("Extension (optional)").fill(extension)
+
+
+def test_a_mobile_by_text_then_an_office_phone_by_pressing_pound(page: Page, dev_phone: Page, phone_live):
+    sign_in(page, phone_live)
+    page.get_by_role("link", name="I want to set up a different method: my phone").click()
+    expect(page.get_by_label("Country or region")).to_have_value("GB")  # the browser's own country
+    page.get_by_label("Phone number").fill("07400 12345")
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "That isn't a phone number in United Kingdom (+44). Check it and try again.")
+    expect(page.get_by_label("Phone number")).to_have_attribute("aria-describedby", "number-error")
+    accessible(page, "phone-wrong-number")
+    page.get_by_label("Phone number").fill("07400 123456")
+    page.get_by_label("Text me a code").check()
+    accessible(page, "phone-form")
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("status")).to_have_text("We've sent a code to +44 •••• ••••56. Enter it below.")
+    accessible(page, "phone-code")
+    code = dev_phone.locator(f'section.phone[data-number="{MOBILE}"] li.message mark.code').inner_text()
+    page.get_by_label("Enter the code").fill(code)
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("status")).to_have_text("Call answered or code accepted: your phone is set up.")
+    expect(page.get_by_text("Default sign-in method: Phone: +44 •••• ••••56")).to_be_visible()
+
+    add_phone(page, "Office phone", "US", "(212) 555-0123", "123")
+    accessible(page, "office-phone-form")
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator("#live")).to_contain_text("We're calling +1 •••-•••-••23 (we dial your extension for you)")
+    accessible(page, "office-phone-calling")
+    call = answer(dev_phone, "+12125550123")
+    expect(call.locator(".transcript .switchboard")).to_have_text("Switchboard dialled: wwww123")
+    dev_phone.screenshot(path=str(SHOTS / "dev-phone-office-call.png"), full_page=True)
+    call.get_by_role("button", name="pound (#)").click()
+    # The page sees the call approved by itself, and goes on to Security info.
+    expect(page.get_by_role("status")).to_have_text("Call answered or code accepted: your phone is set up.",
+                                                   timeout=20_000)
+    expect(page.locator("ul.methods li")).to_have_count(2)
+    expect(page.locator("ul.methods")).to_contain_text("Office phone +1 •••-•••-••23 ext. ••")
+    accessible(page, "security-info-phones")
+
+
+def test_a_fraud_report_while_adding_a_phone_blocks_it(page: Page, dev_phone: Page, phone_live):
+    sign_in(page, phone_live)
+    add_phone(page, "Alternate phone", None, "020 7946 0000")
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator("#live")).to_contain_text("We're calling +44 •• •••• ••00")
+    call = answer(dev_phone, LANDLINE)
+    call.get_by_role("button", name="0", exact=True).click()
+    expect(call.locator(".transcript .say").last).to_contain_text("press the pound key", timeout=20_000)
+    call.get_by_role("button", name="pound (#)").click()
+    expect(page.get_by_role("alert")).to_contain_text("You reported this call as not yours", timeout=20_000)
+    accessible(page, "phone-fraud-reported")
+    add_phone(page, "Alternate phone", None, "020 7946 0000")
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("alert")).to_contain_text("This phone was reported as getting calls its owner didn't ask")

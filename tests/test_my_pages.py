@@ -18,13 +18,17 @@ from tests.support import (
     ADMIN_SECRET,
     API_KEY,
     API_SECRET,
+    LANDLINE,
+    MOBILE,
     MY_OTHER,
     MY_OTHER_PASSWORD,
     MY_PASSWORD,
     MY_PERSON,
     LiveServer,
+    code_in,
     make_env,
     my_env,
+    run_call,
 )
 
 PERSON, PASSWORD = MY_PERSON, MY_PASSWORD
@@ -160,7 +164,7 @@ def test_an_authenticator_app_added_proven_made_default_and_deleted(my_live, ser
     second, second_codes, page = add_app(browser, my_live)
     post(browser, my_live, f"methods/{second}/verify", page, code=second_codes.now())
     home = browser.get(f"{my_live.url}/my/", timeout=10).text
-    assert home.count("Make default") == 1
+    assert home.count(">Make default</button>") == 1
     made = post(browser, my_live, f"methods/{second}/default", home)
     assert made.url.endswith("done=default")
     entity = requests.get(f"{my_live.url}/admin/Services/{service.sid}/Entities/{PERSON}",
@@ -202,3 +206,83 @@ def test_phones_from_the_api_are_listed_partly_hidden(my_live, service):
     assert "More information required" in page and "Office phone" in page and "Not set up" in page
     assert "+1 •••-•••-••23 ext. ••" in unescape(page)
     assert "5550123" not in page and "555-0123" not in page and "123</" not in page
+
+
+# -- phones ------------------------------------------------------------------------------------------
+
+def add_phone(browser, live, kind: str, country: str, number: str, **more) -> requests.Response:
+    form = browser.get(f"{live.url}/my/methods/phone/{kind}", timeout=10)
+    assert form.status_code == 200
+    more.setdefault("channel", field(form.text, "channel"))  # the form's own, as a browser sends it
+    return post(browser, live, f"methods/phone/{kind}", form.text, country=country, number=number, **more)
+
+
+def test_the_country_list_puts_the_browsers_own_first(my_live):
+    browser = signed_in(my_live)
+    page = browser.get(f"{my_live.url}/my/methods/phone/mobile", headers={"Accept-Language": "de-CH,de;q=0.9"},
+                       timeout=10).text
+    options = re.findall(r'<option value="([A-Z]*)"( selected)?>([^<]*)</option>', page)
+    assert options[0] == ("CH", " selected", "Switzerland (+41)")
+    assert ("GB", "", "United Kingdom (+44)") in options and len(options) > 200
+    # No language with a region: nothing chosen for the person.
+    page = browser.get(f"{my_live.url}/my/methods/phone/office", headers={"Accept-Language": "fr"}, timeout=10).text
+    assert 'value="">Choose your country or region</option>' in page and " selected" not in page
+    assert 'id="extension"' in page and 'name="channel" value="call_approve"' in page and "Text me" not in page
+
+
+def test_a_mobile_proven_by_a_texted_code(my_live, standin):
+    browser = signed_in(my_live)
+    bad = add_phone(browser, my_live, "mobile", "GB", "12345", channel="sms")
+    assert bad.status_code == 400 and 'aria-describedby="number-error"' in bad.text
+    assert "That isn't a phone number in United Kingdom (+44)" in unescape(bad.text)
+    page = add_phone(browser, my_live, "mobile", "GB", "07400 123456", channel="sms")
+    assert re.fullmatch(rf"{my_live.url}/my/methods/YF[0-9a-f]{{32}}/proof/YC[0-9a-f]{{32}}", page.url)
+    assert "sent a code to +44 •••• ••••56" in unescape(page.text)
+    code = code_in(standin.wait_for_message(MOBILE))
+    wrong = post(browser, my_live, page.url.split("/my/", 1)[1] + "/code", page.text,
+                 code="000000" if code != "000000" else "111111")
+    assert wrong.status_code == 400 and "That code didn't work" in unescape(wrong.text)
+    done = post(browser, my_live, page.url.split("/my/", 1)[1] + "/code", wrong.text, code=code)
+    assert done.url == f"{my_live.url}/my/?done=phone"
+    assert "Default sign-in method:</strong> Phone: +44 •••• ••••56" in unescape(done.text)
+    assert "7400123456" not in done.text and "07400" not in done.text
+
+
+def test_an_office_phone_proven_by_pressing_pound_behind_its_extension(my_live, standin):
+    standin.set_callee("+12125550123", answer="human", keys=["#"])
+    browser = signed_in(my_live)
+    page = add_phone(browser, my_live, "office", "US", "(212) 555-0123", extension="123", channel="call_approve")
+    assert "We're calling +1 •••-•••-••23 (we dial your extension for you)" in unescape(page.text)
+    call = run_call(standin, "+12125550123")
+    assert call["send_digits"] == "wwww123" and "approved" in call["said"][-1]
+    status = browser.get(page.url + "/status", timeout=10).json()
+    assert status == {"status": "approved"}
+    done = post(browser, my_live, page.url.split("/my/", 1)[1] + "/check", page.text)
+    assert done.url == f"{my_live.url}/my/?done=phone" and "Office phone" in done.text
+
+
+def test_a_fraud_report_while_adding_a_phone_blocks_it(my_live, standin):
+    standin.set_callee(LANDLINE, answer="human", keys=["0", "#"])
+    browser = signed_in(my_live)
+    page = add_phone(browser, my_live, "alternate", "GB", "020 7946 0000")
+    assert "reported as fraud" in run_call(standin, LANDLINE)["said"][-1]
+    checked = post(browser, my_live, page.url.split("/my/", 1)[1] + "/check", page.text)
+    assert checked.url == page.url and "You reported this call as not yours" in unescape(checked.text)
+    again = add_phone(browser, my_live, "alternate", "GB", "020 7946 0000")
+    assert again.status_code == 400 and "blocked" in again.text
+    assert len(standin.requests(LANDLINE, "Calls")) == 1  # the blocked number is not called again
+
+
+def test_a_second_phone_of_a_kind_waits_for_the_first_to_go(my_live, standin):
+    browser = signed_in(my_live)
+    page = add_phone(browser, my_live, "mobile", "GB", "07400 123456", channel="sms")
+    post(browser, my_live, page.url.split("/my/", 1)[1] + "/code", page.text,
+         code=code_in(standin.wait_for_message(MOBILE)))
+    refused = add_phone(browser, my_live, "mobile", "GB", "07400 654321", channel="sms")
+    assert refused.status_code == 409 and "You have a phone already. Delete it first" in refused.text
+    # A phone never proven is replaced instead.
+    first = add_phone(browser, my_live, "alternate", "GB", "020 7946 0001")
+    second = add_phone(browser, my_live, "alternate", "GB", "020 7946 0002")
+    assert first.url.split("/proof/")[0] != second.url.split("/proof/")[0]
+    home = browser.get(f"{my_live.url}/my/", timeout=10).text
+    assert home.count('<span class="title">Alternate phone</span>') == 1 and "+44 •• •••• ••02" in unescape(home)

@@ -1,10 +1,10 @@
 """The people's own pages under /my/: their Security info, as Microsoft's pages show it.
 
-A person signs in with the first step of `people.py` (the demo directory: MY_DEMO_PEOPLE) and
-gets a session (`sessions.py`: a cookie whose SHA-256 names its Redis hash); `security_info.py`
-reads and changes their methods through the Entities and Factors of MY_SERVICE_SID, and records
-each change in the audit log. `views.py` and `templates/` are the pages; none of the other
-modules sees Flask. docs/my.md is the guide.
+A person signs in with the first step of `sessions.py` (the demo directory: MY_DEMO_PEOPLE) and
+gets a session, a cookie whose SHA-256 names its Redis hash. `security_info.py` reads and
+changes their methods through the Entities and Factors of MY_SERVICE_SID, and records each
+change in the audit log; `phones.py` adds a phone and proves it by a text or a call. `views.py`
+and `templates/` are the pages; none of the other modules sees Flask. docs/my.md is the guide.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ..audit import AuditLog
 from ..methods import Methods
 from ..protection.windows import Limiter
 from ..store.portal import PortalStore
+from .phones import Phones
 from .security_info import SecurityInfo
 from .sessions import Sessions
 
@@ -22,9 +23,11 @@ from .sessions import Sessions
 class Portal:
     sessions: Sessions
     security_info: SecurityInfo
+    phones: Phones
 
 
 def build_portal(settings, redis_client, limiter: Limiter, methods: Methods, audit: AuditLog) -> Portal:
     """The Portal of a deployment whose `settings` (config.Settings) turn /my/ on."""
-    return Portal(Sessions(settings.my, PortalStore(redis_client), limiter, settings.secret_key),
-                  SecurityInfo(settings.my.service_sid, methods, audit))
+    info = SecurityInfo(settings.my.service_sid, methods, audit)
+    return Portal(Sessions(settings.my, PortalStore(redis_client), limiter, settings.secret_key), info,
+                  Phones(settings.my.service_sid, methods, info))

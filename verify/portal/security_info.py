@@ -71,7 +71,7 @@ class SecurityInfo:
 
     # -- adding an authenticator app -----------------------------------------------------------
     def add_app(self, identity: str) -> NewApp:
-        factor = self._change(identity, "my.app.add", lambda: self.methods.factors.create(
+        factor = self.change(identity, "my.app.add", lambda: self.methods.factors.create(
             self.service_sid, identity, "totp", APP_NAME, {}))
         binding = factor.binding or {}
         return NewApp(factor.sid, binding["secret"], identity, binding["qr_svg"])
@@ -92,23 +92,27 @@ class SecurityInfo:
                 if error.status == 429 else Refusal(error.message) from None
         if updated.status != "verified":
             return False
-        self._record(identity, "my.app.verify", 200)
-        if updated.entity.default_factor_sid is None:
-            self.set_default(identity, factor_sid)
+        self.proven(identity, factor_sid, "my.app.verify")
         return True
+
+    def proven(self, identity: str, factor_sid: str, action: str) -> None:
+        """A method the person has just proven: recorded, and their default when they had none."""
+        self.record(identity, action, 200)
+        if self.methods.entities.get(self.service_sid, identity).default_factor_sid is None:
+            self.set_default(identity, factor_sid)
 
     # -- default and deletion ------------------------------------------------------------------
     def set_default(self, identity: str, factor_sid: str) -> None:
-        self._change(identity, "my.default.change", lambda: self.methods.entities.set_default_factor(
+        self.change(identity, "my.default.change", lambda: self.methods.entities.set_default_factor(
             self.service_sid, identity, factor_sid))
 
     def delete(self, identity: str, factor_sid: str) -> None:
         """Refused for the person's last verified method: without it they could not sign in."""
         factor = self._factor(identity, factor_sid)
         if factor.status == "verified" and self.verified_count(identity) <= 1:
-            self._record(identity, "my.method.delete", 409)
+            self.record(identity, "my.method.delete", 409)
             raise Refusal("This is your only sign-in method. Add another method first, then delete this one.")
-        self._change(identity, "my.method.delete", lambda: self.methods.factors.delete(
+        self.change(identity, "my.method.delete", lambda: self.methods.factors.delete(
             self.service_sid, identity, factor_sid))
 
     def _factor(self, identity: str, factor_sid: str) -> Factor:
@@ -117,15 +121,16 @@ class SecurityInfo:
         except VerifyError:
             raise Refusal("That method isn't one of yours any more. Here are the ones you have.") from None
 
-    def _change(self, identity: str, action: str, change):
+    def change(self, identity: str, action: str, change):
+        """`change()`'s result, recorded in the audit log; a refusal recorded and raised in words."""
         try:
             result = change()
         except VerifyError as error:
-            self._record(identity, action, error.status)
+            self.record(identity, action, error.status)
             raise Refusal(error.message) from None
-        self._record(identity, action, 200)
+        self.record(identity, action, 200)
         return result
 
-    def _record(self, identity: str, action: str, status: int) -> None:
+    def record(self, identity: str, action: str, status: int) -> None:
         """An audit entry whose actor is the person themself."""
         self.audit.record(f"my:{identity}", action, status, service_sid=self.service_sid, identity=identity)

@@ -12,13 +12,14 @@ import logging
 import secrets
 
 import redis
-from flask import Blueprint, g, make_response, redirect, render_template, request
+from flask import Blueprint, g, jsonify, make_response, redirect, render_template, request
 from redis.exceptions import RedisClusterException
 from werkzeug.exceptions import HTTPException
 
 from .. import pages
 from ..core import core
-from .security_info import Refusal, SecurityInfo
+from .phones import CHANNELS, FieldRefusal, Phones, Proof, countries
+from .security_info import TITLES, Refusal, SecurityInfo
 from .sessions import Session, Sessions, SignInRefused
 
 log = logging.getLogger("telverify.my")
@@ -27,6 +28,7 @@ bp = Blueprint("my", __name__, template_folder="templates", url_prefix="/my")
 STORE_DOWN = (redis.RedisError, RedisClusterException)
 SESSION_COOKIE = "my_session"
 SIGNIN_COOKIE = "my_signin"
+KIND_TITLES = {kind: TITLES[kind] for kind in CHANNELS}
 
 
 def _sessions() -> Sessions:
@@ -173,3 +175,102 @@ def _changed(change, done: str):
     except Refusal as exc:
         return security_info(str(exc), 409)
     return redirect(f"{request.script_root}/my/?done={done}", 303)
+
+
+# -- phones -------------------------------------------------------------------------------------------
+
+def _phones() -> Phones:
+    return core().portal.phones
+
+
+def _own_region() -> str | None:
+    """The country the browser's languages name first (en-GB: GB), for the top of the list."""
+    for language in request.accept_languages.values():
+        _, _, region = language.replace("_", "-").partition("-")
+        if len(region) == 2 and region.isalpha():
+            return region.upper()
+    return None
+
+
+@bp.get("/methods/add")
+def choose_method():
+    return render_template("my/add.html", kinds=KIND_TITLES)
+
+
+@bp.route("/methods/phone/<kind>", methods=["GET", "POST"])
+def add_phone(kind):
+    if kind not in CHANNELS:
+        return _plain("There's no such kind of phone. Go back to Security info and choose one.", 404)
+    form = {"country": _own_region() or "", "number": "", "extension": "", "channel": CHANNELS[kind][0]}
+    if request.method == "GET":
+        return _phone_form(kind, form)
+    form.update({name: request.form.get(name, "")[:64] for name in form})
+    try:
+        proof = _phones().add(_person().identity, kind, form["country"], form["number"], form["extension"],
+                              form["channel"])
+    except FieldRefusal as exc:
+        return _phone_form(kind, form, str(exc), exc.field, 400)
+    except Refusal as exc:
+        return _phone_form(kind, form, str(exc), "", 409)
+    return _to_proof(proof)
+
+
+def _phone_form(kind: str, form: dict, message: str = "", field: str = "", status: int = 200):
+    return render_template("my/phone.html", kind=kind, title=KIND_TITLES[kind], form=form,
+                           countries=countries(form["country"] or None), channels=CHANNELS[kind],
+                           message=message, field=field), status
+
+
+def _to_proof(proof: Proof):
+    return redirect(f"{request.script_root}/my/methods/{proof.factor_sid}/proof/{proof.challenge.sid}", 303)
+
+
+@bp.post("/methods/<factor_sid>/proof")
+def prove_again(factor_sid):
+    try:
+        return _to_proof(_phones().prove(_person().identity, factor_sid))
+    except Refusal as exc:
+        return security_info(str(exc), 409)
+
+
+@bp.get("/methods/<factor_sid>/proof/<challenge_sid>")
+def proof_page(factor_sid, challenge_sid, message: str = "", status: int = 200):
+    try:
+        proof = _phones().proof(_person().identity, factor_sid, challenge_sid)
+    except Refusal as exc:
+        return security_info(str(exc), 404)
+    return render_template("my/proof.html", proof=proof, title=KIND_TITLES[proof.kind], message=message), status
+
+
+@bp.get("/methods/<factor_sid>/proof/<challenge_sid>/status")
+def proof_status(factor_sid, challenge_sid):
+    """{"status": pending | approved | denied | expired | canceled | gone}: what the calling page's
+    script polls; anything but pending makes it submit the page's Check form."""
+    try:
+        return jsonify(status=_phones().proof(_person().identity, factor_sid, challenge_sid).challenge.status)
+    except Refusal:
+        return jsonify(status="gone")
+
+
+@bp.post("/methods/<factor_sid>/proof/<challenge_sid>/check")
+def check_proof(factor_sid, challenge_sid):
+    try:
+        proof = _phones().finish(_person().identity, factor_sid, challenge_sid)
+    except Refusal as exc:
+        return security_info(str(exc), 404)
+    if proof.challenge.status == "approved":
+        return redirect(f"{request.script_root}/my/?done=phone", 303)
+    return redirect(f"{request.script_root}/my/methods/{factor_sid}/proof/{challenge_sid}", 303)
+
+
+@bp.post("/methods/<factor_sid>/proof/<challenge_sid>/code")
+def enter_code(factor_sid, challenge_sid):
+    try:
+        proof = _phones().enter_code(_person().identity, factor_sid, challenge_sid, request.form.get("code", ""))
+    except FieldRefusal as exc:
+        return proof_page(factor_sid, challenge_sid, str(exc), 400)
+    except Refusal as exc:
+        return security_info(str(exc), 404)
+    if proof.challenge.status == "approved":
+        return redirect(f"{request.script_root}/my/?done=phone", 303)
+    return proof_page(factor_sid, challenge_sid, "That code didn't work. Check the text and try again.", 400)
