@@ -209,7 +209,7 @@ def test_a_mobile_by_text_then_an_office_phone_by_pressing_pound(page: Page, dev
     code = dev_phone.locator(f'section.phone[data-number="{MOBILE}"] li.message mark.code').inner_text()
     page.get_by_label("Enter the code").fill(code)
     page.get_by_role("button", name="Next").click()
-    expect(page.get_by_role("status")).to_have_text("Call answered or code accepted: your phone is set up.")
+    expect(page.get_by_role("status")).to_have_text("Code accepted: your phone is set up.")
     expect(page.get_by_text("Default sign-in method: Phone: +44 •••• ••••56")).to_be_visible()
 
     add_phone(page, "Office phone", "US", "(212) 555-0123", "123")
@@ -222,8 +222,7 @@ def test_a_mobile_by_text_then_an_office_phone_by_pressing_pound(page: Page, dev
     dev_phone.screenshot(path=str(SHOTS / "dev-phone-office-call.png"), full_page=True)
     call.get_by_role("button", name="pound (#)").click()
     # The page sees the call approved by itself, and goes on to Security info.
-    expect(page.get_by_role("status")).to_have_text("Call answered or code accepted: your phone is set up.",
-                                                   timeout=20_000)
+    expect(page.get_by_role("status")).to_have_text("Call answered: your phone is set up.", timeout=20_000)
     expect(page.locator("ul.methods li")).to_have_count(2)
     expect(page.locator("ul.methods")).to_contain_text("Office phone +1 •••-•••-••23 ext. ••")
     accessible(page, "security-info-phones")

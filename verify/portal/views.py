@@ -259,7 +259,7 @@ def check_proof(factor_sid, challenge_sid):
     except Refusal as exc:
         return security_info(str(exc), 404)
     if proof.challenge.status == "approved":
-        return redirect(f"{request.script_root}/my/?done=phone", 303)
+        return redirect(f"{request.script_root}/my/?done=call", 303)
     return redirect(f"{request.script_root}/my/methods/{factor_sid}/proof/{challenge_sid}", 303)
 
 
@@ -272,5 +272,5 @@ def enter_code(factor_sid, challenge_sid):
     except Refusal as exc:
         return security_info(str(exc), 404)
     if proof.challenge.status == "approved":
-        return redirect(f"{request.script_root}/my/?done=phone", 303)
+        return redirect(f"{request.script_root}/my/?done=code", 303)
     return proof_page(factor_sid, challenge_sid, "That code didn't work. Check the text and try again.", 400)
