@@ -135,7 +135,7 @@ def _build_core(settings: Settings) -> Core:
                 help_desk=HelpDesk(method_store, methods.entities, methods.factors, lockouts),
                 backup=MethodBackup(BackupStore(redis_client), services, seeds, methods.factors.types),
                 eam=build_eam(settings, redis_client, methods, channels) if settings.eam else None,
-                portal=build_portal(settings, redis_client, limiter, methods, audit) if settings.my else None)
+                portal=build_portal(settings, redis_client, limiter, methods, audit, channels) if settings.my else None)
 
 
 def _register_health(app: Flask) -> None:

@@ -290,9 +290,9 @@ def _parse_my(env, public_base_url: str, problems: list[str]) -> MySettings | No
     people: dict[str, str] = {}
     for item in filter(None, (part.strip() for part in (_read(env, "MY_DEMO_PEOPLE") or "").split(","))):
         identity, sep, password = item.partition(":")
-        if not sep or not re.fullmatch(r"[A-Za-z0-9-]{1,64}", identity) or len(password) < 8:
-            problems.append(f"MY_DEMO_PEOPLE: each entry must be identity:password, the identity letters, digits "
-                            f"and dashes (an Entity's), the password at least 8 characters ('{identity[:40]}')")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9-]{8,64}", identity) or len(password) < 8:
+            problems.append(f"MY_DEMO_PEOPLE: each entry must be identity:password, the identity 8 to 64 letters, "
+                            f"digits and dashes (an Entity's), the password at least 8 characters ('{identity[:40]}')")
         else:
             people[identity] = password
     if not people:

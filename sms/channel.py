@@ -27,11 +27,19 @@ class SmsChannel:
         name = verification.custom_friendly_name or service["friendly_name"]
         report_url = callback_url(self.settings.signature_base_url, "/sms/status",
                                   AttemptRef(verification.service_sid, verification.sid, attempt))
-        sender = ({"messaging_service_sid": self.settings.twilio_messaging_service_sid}
-                  if self.settings.twilio_messaging_service_sid else {"from_": self.settings.twilio_from_number})
         self.twilio.messages.create(
             to=verification.to,
             body=code_message(verification.locale, name, code, service["do_not_share_warning_enabled"]),
             status_callback=report_url,
-            **sender,
+            **self._sender(),
         )
+
+    def _sender(self) -> dict:
+        if self.settings.twilio_messaging_service_sid:
+            return {"messaging_service_sid": self.settings.twilio_messaging_service_sid}
+        return {"from_": self.settings.twilio_from_number}
+
+    def notify(self, to: str, body: str) -> None:
+        """A plain text with no code and no delivery callback: a person told of a change to
+        their sign-in methods (verify/portal/). Twilio's refusal or slowness raises, as a send's."""
+        self.twilio.messages.create(to=to, body=body, **self._sender())

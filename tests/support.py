@@ -252,7 +252,7 @@ def application_errors(standin) -> list[dict]:
 
 # /my/, the people's own pages (tests/test_my_pages.py, test_my_browser.py): a demo directory of two.
 MY_PERSON, MY_PASSWORD = "alex-morgan", "correct horse battery"
-MY_OTHER, MY_OTHER_PASSWORD = "sam-lee", "another password"
+MY_OTHER, MY_OTHER_PASSWORD = "sam-brown", "another password"
 
 
 def my_env(redis_url: str, standin_url: str, url: str, service_sid: str, **more) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pyotp
@@ -167,6 +168,16 @@ def test_a_first_app_a_second_made_default_and_the_first_deleted(page: Page, my_
 
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(f"{my_live.url}/my/signin")
+
+    # Signed in again, with the password alone: a change waits for a fresh second step.
+    sign_in(page, my_live)
+    page.get_by_role("link", name="+ Add sign-in method").click()
+    expect(page.get_by_role("heading", name="Verify it's you")).to_be_visible()
+    accessible(page, "second-step")
+    page.get_by_role("button", name="Use a code from my authenticator app").click()
+    page.get_by_label("Enter the code from your authenticator app").fill(second.at(time.time() + second.interval))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("heading", name="Add a method")).to_be_visible()
 
 
 def answer(dev_phone: Page, number: str):

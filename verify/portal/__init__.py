@@ -15,6 +15,7 @@ from ..methods import Methods
 from ..protection.windows import Limiter
 from ..store.portal import PortalStore
 from .phones import Phones
+from .second_step import SecondStep
 from .security_info import SecurityInfo
 from .sessions import Sessions
 
@@ -24,10 +25,14 @@ class Portal:
     sessions: Sessions
     security_info: SecurityInfo
     phones: Phones
+    second_step: SecondStep
 
 
-def build_portal(settings, redis_client, limiter: Limiter, methods: Methods, audit: AuditLog) -> Portal:
+def build_portal(settings, redis_client, limiter: Limiter, methods: Methods, audit: AuditLog,
+                 channels: dict) -> Portal:
     """The Portal of a deployment whose `settings` (config.Settings) turn /my/ on."""
-    info = SecurityInfo(settings.my.service_sid, methods, audit)
-    return Portal(Sessions(settings.my, PortalStore(redis_client), limiter, settings.secret_key), info,
-                  Phones(settings.my.service_sid, methods, info))
+    service = settings.my.service_sid
+    info = SecurityInfo(service, methods, audit, channels["sms"].notify if "sms" in channels else None)
+    phones = Phones(service, methods, info)
+    return Portal(Sessions(settings.my, PortalStore(redis_client), limiter, settings.secret_key), info, phones,
+                  SecondStep(service, methods, info, phones))

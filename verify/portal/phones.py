@@ -119,7 +119,8 @@ class Phones:
                 self.methods.factors.delete(self.service_sid, identity, stored["sid"])
 
     def prove(self, identity: str, factor_sid: str, channel: str | None = None) -> Proof:
-        """Text or call the phone (again): its challenge."""
+        """Text or call the phone (again): its challenge. A phone being added is proven so; a
+        proven one so takes a second step (second_step.py)."""
         factor = self._phone(identity, factor_sid)
         try:
             challenge = self.methods.challenges.create(self.service_sid, identity, factor_sid, None, None,
@@ -157,7 +158,7 @@ class Phones:
             self.methods.challenges.update(self.service_sid, identity, challenge_sid, code)
         except VerifyError as error:
             raise FieldRefusal(_in_words(error), "code") from None
-        return self.finish(identity, factor_sid, challenge_sid)
+        return self.proof(identity, factor_sid, challenge_sid)
 
     def _phone(self, identity: str, factor_sid: str) -> dict[str, str]:
         stored = self.methods.factors.stored(self.service_sid, identity, factor_sid)

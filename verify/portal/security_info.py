@@ -3,6 +3,7 @@ themselves, each through the Entities and Factors of MY_SERVICE_SID and recorded
 log with the person as its actor ("my:<identity>")."""
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -11,6 +12,8 @@ from ..audit import AuditLog
 from ..errors import VerifyError
 from ..methods import Methods
 from ..methods.model import Factor
+
+log = logging.getLogger("telverify.my")
 
 # The names Microsoft's Security info page gives each method.
 TITLES = {"mobile": "Phone", "alternate": "Alternate phone", "office": "Office phone", "app": "Authenticator app"}
@@ -24,6 +27,8 @@ class Refusal(Exception):
 @dataclass(frozen=True)
 class Method:
     factor_sid: str
+    kind: str  # mobile, alternate, office, app
+    channel: str  # how a phone is reached first (sms, call_approve); "" for an app
     title: str  # Phone, Alternate phone, Office phone, Authenticator app
     detail: str  # the number partly hidden, or the app's name
     verified: bool
@@ -40,10 +45,31 @@ class NewApp:
 
 
 class SecurityInfo:
-    def __init__(self, service_sid: str, methods: Methods, audit: AuditLog):
+    def __init__(self, service_sid: str, methods: Methods, audit: AuditLog, notify=None):
         self.service_sid = service_sid
         self.methods = methods
         self.audit = audit
+        self.notify = notify  # (E.164, text): a text to the person's other phone; None: no texts
+
+    def tell_other_phone(self, identity: str, changed_sid: str, what: str) -> None:
+        """Text the person's proven mobile, other than the method that changed (the default
+        first), that `what` happened: whoever made the change without them is found out. A text
+        that cannot go is logged; the change stands."""
+        if self.notify is None:
+            return
+        entity, factors = self.methods.entities.store.methods(self.service_sid, identity)
+        mobiles = [f for f in factors if f["ty"] == "phone" and f["kd"] == "mobile" and f["st"] == "verified"
+                   and f["sid"] != changed_sid]
+        if entity is None or not mobiles:
+            return
+        mobile = sorted(mobiles, key=lambda f: f["sid"] != entity.get("df"))[0]
+        when = time.strftime("%-d %B %Y at %H:%M UTC", time.gmtime())
+        try:
+            self.notify(mobile["pn"], f"Security info: {what} on {when}. If this wasn't you, tell your IT help "
+                                      "desk now.")
+        except Exception as exc:  # Twilio down or slow, no carrier slot: the change is made all the same
+            log.warning("/my/: could not text %s of a change to its person's methods: %s",
+                        phone.mask(mobile["pn"]), type(exc).__name__)
 
     def methods_of(self, identity: str) -> list[Method]:
         """The person's methods, the default first, then in the order they were added."""
@@ -55,6 +81,7 @@ class SecurityInfo:
 
     @staticmethod
     def _row(stored: dict[str, str], default: bool) -> Method:
+        kind = stored["kd"] if stored["ty"] == "phone" else "app"
         if stored["ty"] == "phone":
             title, detail = TITLES.get(stored["kd"], "Phone"), phone.for_person(stored["pn"])
             if stored["kd"] == "office" and stored.get("px"):
@@ -64,7 +91,7 @@ class SecurityInfo:
             name = stored.get("fn") or ""
             added = time.strftime("%-d %B %Y", time.gmtime(float(stored["ca"])))
             title, detail = TITLES["app"], f"added {added}" if name in ("", APP_NAME) else name
-        return Method(stored["sid"], title, detail, stored["st"] == "verified", default)
+        return Method(stored["sid"], kind, stored.get("pc", ""), title, detail, stored["st"] == "verified", default)
 
     def verified_count(self, identity: str) -> int:
         return sum(method.verified for method in self.methods_of(identity))
@@ -96,15 +123,18 @@ class SecurityInfo:
         return True
 
     def proven(self, identity: str, factor_sid: str, action: str) -> None:
-        """A method the person has just proven: recorded, and their default when they had none."""
+        """A method the person has just proven: recorded, their default when they had none, and
+        told to their other phone."""
         self.record(identity, action, 200)
         if self.methods.entities.get(self.service_sid, identity).default_factor_sid is None:
             self.set_default(identity, factor_sid)
+        self.tell_other_phone(identity, factor_sid, "a sign-in method was added to your account")
 
     # -- default and deletion ------------------------------------------------------------------
     def set_default(self, identity: str, factor_sid: str) -> None:
         self.change(identity, "my.default.change", lambda: self.methods.entities.set_default_factor(
             self.service_sid, identity, factor_sid))
+        self.tell_other_phone(identity, factor_sid, "your default sign-in method was changed")
 
     def delete(self, identity: str, factor_sid: str) -> None:
         """Refused for the person's last verified method: without it they could not sign in."""
@@ -114,6 +144,8 @@ class SecurityInfo:
             raise Refusal("This is your only sign-in method. Add another method first, then delete this one.")
         self.change(identity, "my.method.delete", lambda: self.methods.factors.delete(
             self.service_sid, identity, factor_sid))
+        if factor.status == "verified":
+            self.tell_other_phone(identity, factor_sid, "a sign-in method was deleted from your account")
 
     def _factor(self, identity: str, factor_sid: str) -> Factor:
         try:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("telverify.my")
 
+FRESH_SECONDS = 300  # a second step lets the person change their methods for this long
 FAILURES_PER_IDENTITY = parse("5 per 15 minutes")
 FAILURES_PER_ADDRESS = parse("20 per 15 minutes")
 
@@ -40,6 +41,13 @@ class Session:
     token: str  # the cookie's value
     identity: str
     ends: float
+    fresh_until: float = 0.0  # the last second step counts until then
+    next_path: str = ""  # where a second step, once taken, goes back to
+    target: str = ""  # the factor that page changes: not the one to prove it with, when others exist
+
+    @property
+    def fresh(self) -> bool:
+        return self.fresh_until > time.time()
 
 
 def _digest(value: str) -> str:
@@ -82,7 +90,18 @@ class Sessions:
         fields = self.store.session(_digest(token))
         if fields is None or float(fields.get("ex", "0")) <= time.time():
             return None
-        return Session(token, fields["id"], float(fields["ex"]))
+        return Session(token, fields["id"], float(fields["ex"]), float(fields.get("fr") or 0),
+                       fields.get("nx", ""), fields.get("tg", ""))
+
+    def ask_second_step(self, session: Session, next_path: str, target: str = "") -> None:
+        """Remember where to go back to once the person has taken a second step."""
+        self.store.update_session(_digest(session.token), {"nx": next_path, "tg": target})
+
+    def second_step_taken(self, session: Session) -> str:
+        """The session counts as fresh for FRESH_SECONDS; where to go back to."""
+        self.store.update_session(_digest(session.token), {"fr": repr(time.time() + FRESH_SECONDS), "nx": "",
+                                                           "tg": ""})
+        return session.next_path
 
     def sign_out(self, session: Session) -> None:
         self.store.close_session(_digest(session.token))

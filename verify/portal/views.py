@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from .. import pages
 from ..core import core
 from .phones import CHANNELS, FieldRefusal, Phones, Proof, countries
+from .second_step import SecondStep
 from .security_info import TITLES, Refusal, SecurityInfo
 from .sessions import Session, Sessions, SignInRefused
 
@@ -121,6 +122,16 @@ def _person() -> Session:
     return g.session
 
 
+def _second_step_first(next_path: str, target: str = ""):
+    """None when the person may change their methods now; else the way to a fresh second step,
+    which comes back to `next_path` (a page of /my/, shown again to be confirmed)."""
+    person = _person()
+    if person.fresh or not core().portal.second_step.needed(person.identity):
+        return None
+    _sessions().ask_second_step(person, next_path, target)
+    return redirect(f"{request.script_root}/my/verify", 303)
+
+
 @bp.get("/")
 def security_info(message: str = "", status: int = 200):
     methods = _info().methods_of(_person().identity)
@@ -132,6 +143,8 @@ def security_info(message: str = "", status: int = 200):
 
 @bp.post("/methods/app")
 def add_app():
+    if asked := _second_step_first("/my/methods/add"):
+        return asked
     try:
         app = _info().add_app(_person().identity)
     except Refusal as exc:
@@ -143,7 +156,7 @@ def add_app():
 def verify_app(factor_sid):
     try:
         if _info().verify_app(_person().identity, factor_sid, request.form.get("code", "")):
-            return redirect(f"{request.script_root}/my/?done=added", 303)
+            return _proven_now("added")
         message = "That code didn't work. Enter the code your app shows now."
     except Refusal as exc:
         message = str(exc)
@@ -152,11 +165,15 @@ def verify_app(factor_sid):
 
 @bp.post("/methods/<factor_sid>/default")
 def set_default(factor_sid):
+    if asked := _second_step_first("/my/", factor_sid):
+        return asked
     return _changed(lambda: _info().set_default(_person().identity, factor_sid), "default")
 
 
 @bp.get("/methods/<factor_sid>/delete")
 def confirm_delete(factor_sid):
+    if asked := _second_step_first(f"/my/methods/{factor_sid}/delete", factor_sid):
+        return asked
     method = next((m for m in _info().methods_of(_person().identity) if m.factor_sid == factor_sid), None)
     if method is None:
         return security_info("That method isn't one of yours any more. Here are the ones you have.", 404)
@@ -165,7 +182,16 @@ def confirm_delete(factor_sid):
 
 @bp.post("/methods/<factor_sid>/delete")
 def delete(factor_sid):
+    if asked := _second_step_first(f"/my/methods/{factor_sid}/delete", factor_sid):
+        return asked
     return _changed(lambda: _info().delete(_person().identity, factor_sid), "deleted")
+
+
+def _proven_now(done: str):
+    """Security info after a new method was proven: proving it was a second step, which counts
+    for the next changes as any other does (the person reached this page past the gate)."""
+    _sessions().second_step_taken(_person())
+    return redirect(f"{request.script_root}/my/?done={done}", 303)
 
 
 def _changed(change, done: str):
@@ -194,6 +220,8 @@ def _own_region() -> str | None:
 
 @bp.get("/methods/add")
 def choose_method():
+    if asked := _second_step_first("/my/methods/add"):
+        return asked
     return render_template("my/add.html", kinds=KIND_TITLES)
 
 
@@ -201,6 +229,8 @@ def choose_method():
 def add_phone(kind):
     if kind not in CHANNELS:
         return _plain("There's no such kind of phone. Go back to Security info and choose one.", 404)
+    if asked := _second_step_first(f"/my/methods/phone/{kind}"):
+        return asked
     form = {"country": _own_region() or "", "number": "", "extension": "", "channel": CHANNELS[kind][0]}
     if request.method == "GET":
         return _phone_form(kind, form)
@@ -239,7 +269,9 @@ def proof_page(factor_sid, challenge_sid, message: str = "", status: int = 200):
         proof = _phones().proof(_person().identity, factor_sid, challenge_sid)
     except Refusal as exc:
         return security_info(str(exc), 404)
-    return render_template("my/proof.html", proof=proof, title=KIND_TITLES[proof.kind], message=message), status
+    base = f"{request.script_root}/my/methods/{factor_sid}/proof/{challenge_sid}"
+    return render_template("my/proof.html", proof=proof, title=KIND_TITLES[proof.kind], message=message, base=base,
+                           again=f"{request.script_root}/my/methods/{factor_sid}/proof"), status
 
 
 @bp.get("/methods/<factor_sid>/proof/<challenge_sid>/status")
@@ -259,7 +291,7 @@ def check_proof(factor_sid, challenge_sid):
     except Refusal as exc:
         return security_info(str(exc), 404)
     if proof.challenge.status == "approved":
-        return redirect(f"{request.script_root}/my/?done=call", 303)
+        return _proven_now("call")
     return redirect(f"{request.script_root}/my/methods/{factor_sid}/proof/{challenge_sid}", 303)
 
 
@@ -267,10 +299,110 @@ def check_proof(factor_sid, challenge_sid):
 def enter_code(factor_sid, challenge_sid):
     try:
         proof = _phones().enter_code(_person().identity, factor_sid, challenge_sid, request.form.get("code", ""))
+        if proof.challenge.status == "approved":
+            proof = _phones().finish(_person().identity, factor_sid, challenge_sid)
     except FieldRefusal as exc:
         return proof_page(factor_sid, challenge_sid, str(exc), 400)
     except Refusal as exc:
         return security_info(str(exc), 404)
     if proof.challenge.status == "approved":
-        return redirect(f"{request.script_root}/my/?done=code", 303)
+        return _proven_now("code")
     return proof_page(factor_sid, challenge_sid, "That code didn't work. Check the text and try again.", 400)
+
+
+# -- a fresh second step --------------------------------------------------------------------------------
+
+def _second_step() -> SecondStep:
+    return core().portal.second_step
+
+
+def _after_second_step():
+    person = _person()
+    _second_step().taken(person.identity)
+    next_path = _sessions().second_step_taken(person)
+    # Only a page of /my/ itself, as the gate stored it.
+    if not (next_path.startswith("/my/") and "//" not in next_path and "\\" not in next_path):
+        next_path = "/my/"
+    return redirect(f"{request.script_root}{next_path}", 303)
+
+
+@bp.get("/verify")
+def second_step(message: str = "", status: int = 200):
+    person = _person()
+    options = _second_step().options(person.identity, person.target)
+    if not options:
+        return redirect(f"{request.script_root}/my/", 303)
+    return render_template("my/verify.html", options=options, message=message), status
+
+
+@bp.post("/verify")
+def start_second_step():
+    return _start_second_step(request.form.get("method", ""))
+
+
+def _start_second_step(factor_sid: str):
+    person = _person()
+    try:
+        proof = _second_step().start(person.identity, factor_sid, person.target)
+    except Refusal as exc:
+        return second_step(str(exc), 400)
+    if proof is None:
+        return render_template("my/verify_app.html", factor_sid=factor_sid, message="")
+    return redirect(f"{request.script_root}/my/verify/{factor_sid}/{proof.challenge.sid}", 303)
+
+
+@bp.post("/verify/<factor_sid>/code")
+def second_step_app(factor_sid):
+    person = _person()
+    try:
+        if _second_step().app_code(person.identity, factor_sid, request.form.get("code", ""), person.target):
+            return _after_second_step()
+        message = "That code didn't work. Enter the code your app shows now."
+    except Refusal as exc:
+        message = str(exc)
+    return render_template("my/verify_app.html", factor_sid=factor_sid, message=message), 400
+
+
+@bp.get("/verify/<factor_sid>/<challenge_sid>")
+def second_step_proof(factor_sid, challenge_sid, message: str = "", status: int = 200):
+    try:
+        proof = _phones().proof(_person().identity, factor_sid, challenge_sid)
+    except Refusal as exc:
+        return second_step(str(exc), 404)
+    return render_template("my/proof.html", proof=proof, title="Verify it's you", message=message,
+                           base=f"{request.script_root}/my/verify/{factor_sid}/{challenge_sid}",
+                           again=f"{request.script_root}/my/verify/{factor_sid}/again"), status
+
+
+@bp.get("/verify/<factor_sid>/<challenge_sid>/status")
+def second_step_status(factor_sid, challenge_sid):
+    return proof_status(factor_sid, challenge_sid)
+
+
+@bp.post("/verify/<factor_sid>/<challenge_sid>/check")
+def second_step_check(factor_sid, challenge_sid):
+    try:
+        proof = _phones().proof(_person().identity, factor_sid, challenge_sid)
+    except Refusal as exc:
+        return second_step(str(exc), 404)
+    if proof.challenge.status == "approved":
+        return _after_second_step()
+    return redirect(f"{request.script_root}/my/verify/{factor_sid}/{challenge_sid}", 303)
+
+
+@bp.post("/verify/<factor_sid>/<challenge_sid>/code")
+def second_step_code(factor_sid, challenge_sid):
+    try:
+        proof = _phones().enter_code(_person().identity, factor_sid, challenge_sid, request.form.get("code", ""))
+    except FieldRefusal as exc:
+        return second_step_proof(factor_sid, challenge_sid, str(exc), 400)
+    except Refusal as exc:
+        return second_step(str(exc), 404)
+    if proof.challenge.status == "approved":
+        return _after_second_step()
+    return second_step_proof(factor_sid, challenge_sid, "That code didn't work. Check the text and try again.", 400)
+
+
+@bp.post("/verify/<factor_sid>/again")
+def second_step_again(factor_sid):
+    return _start_second_step(factor_sid)

@@ -285,6 +285,7 @@ LIMITS_NAMESPACE = f"{PREFIX}-limits"  # prefix of the `limits` library's counte
 # -- the people's own pages (verify/portal/) ---------------------------------------------------------
 
 def my_session(digest: str) -> str:
-    """Hash {id: the person's identity, ex: when it ends}: a signed-in session of /my/, named by
-    the SHA-256 (hex) of its cookie, which Redis never holds."""
+    """Hash {id: the person's identity, ex: when it ends, fr: until when its last second step
+    counts as fresh, nx: the page to go back to after one, tg: the factor that page changes}: a
+    signed-in session of /my/, named by the SHA-256 (hex) of its cookie, which Redis never holds."""
     return f"{PREFIX}:my:session:{digest}"

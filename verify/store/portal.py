@@ -1,6 +1,7 @@
-"""The sessions of /my/ in Redis (keys: store/keys.py's legend). A session is written once when
-the person signs in and deleted when they sign out; its end is judged against the `ex` it
-stores, "now" from Python, and its TTL only cleans up."""
+"""The sessions of /my/ in Redis (keys: store/keys.py's legend). A session is written when the
+person signs in, changed (a fresh second step) only while it exists, and deleted when they sign
+out; its end is judged against the `ex` it stores, "now" from Python, and its TTL only cleans
+up."""
 from __future__ import annotations
 
 import redis
@@ -8,11 +9,13 @@ from redis.cluster import RedisCluster
 
 from . import keys
 from .round_trip import hash_reply
+from .scripts import load_scripts
 
 
 class PortalStore:
     def __init__(self, client: redis.Redis | RedisCluster):
         self.redis = client
+        self._scripts = load_scripts(client, ("session_update",), prefix="my_")
 
     def open_session(self, digest: str, identity: str, ends: float, ttl: int) -> None:
         key = keys.my_session(digest)
@@ -20,6 +23,11 @@ class PortalStore:
             pipe.hset(key, mapping={"id": identity, "ex": repr(ends)})
             pipe.expire(key, ttl)
             pipe.execute()
+
+    def update_session(self, digest: str, fields: dict[str, str]) -> bool:
+        """Set fields of a session that still exists (False: it has ended)."""
+        args = [item for pair in fields.items() for item in pair]
+        return self._scripts["session_update"](keys=[keys.my_session(digest)], args=args) == 1
 
     def session(self, digest: str) -> dict[str, str] | None:
         raw = self.redis.hgetall(keys.my_session(digest))
