@@ -22,7 +22,7 @@ from verify.store import connection
 DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
 DEFAULT_GUNICORN_THREADS = "32"  # config/gunicorn.conf.py's threads per worker process
 SECRET_NAMES = ("TWILIO_AUTH_TOKEN", "API_CREDENTIALS", "ADMIN_CREDENTIALS", "SECRET_KEY", "SECRET_KEY_PREVIOUS",
-                "MY_DEMO_PEOPLE")
+                "MY_DEMO_PEOPLE", "MY_OIDC_CLIENT_SECRET")
 
 
 class ConfigError(Exception):
@@ -58,6 +58,15 @@ class EamSettings:
 
 
 @dataclass(frozen=True)
+class OidcSettings:
+    """/my/'s first step through the organisation's OpenID Connect provider (code flow, PKCE)."""
+    issuer: str  # its discovery document is at <issuer>/.well-known/openid-configuration
+    client_id: str
+    client_secret: str
+    identity_claim: str  # the ID token's claim that is the person's Entity Identity (Entra: oid)
+
+
+@dataclass(frozen=True)
 class MySettings:
     """The people's own pages under /my/ (verify/portal/); absent (None on Settings) unless
     MY_SERVICE_SID is set."""
@@ -65,6 +74,7 @@ class MySettings:
     demo_people: dict[str, str]  # identity -> password: the demo directory's first step
     session_seconds: int  # a signed-in session lasts this long, however busy
     secure_cookie: bool  # PUBLIC_BASE_URL is https: the session cookie is sent only over TLS
+    oidc: OidcSettings | None = None  # the organisation's provider; None: the demo directory only
 
 
 @dataclass(frozen=True)
@@ -295,12 +305,33 @@ def _parse_my(env, public_base_url: str, problems: list[str]) -> MySettings | No
                             f"digits and dashes (an Entity's), the password at least 8 characters ('{identity[:40]}')")
         else:
             people[identity] = password
-    if not people:
-        problems.append("MY_DEMO_PEOPLE must name at least one identity:password: /my/'s first step is the demo "
-                        "directory")
+    oidc = _parse_my_oidc(env, problems)
+    if not people and oidc is None:
+        problems.append("/my/ needs a first step: MY_OIDC_ISSUER with MY_OIDC_CLIENT_ID and MY_OIDC_CLIENT_SECRET "
+                        "(the organisation's OpenID Connect provider), or MY_DEMO_PEOPLE (a demo directory)")
     minutes = _whole_number(env, "MY_SESSION_MINUTES", 60, 5, 24 * 60, problems, "")
     return MySettings(service_sid=service, demo_people=people, session_seconds=minutes * 60,
-                      secure_cookie=urlsplit(public_base_url or "").scheme == "https")
+                      secure_cookie=urlsplit(public_base_url or "").scheme == "https", oidc=oidc)
+
+
+def _parse_my_oidc(env, problems: list[str]) -> OidcSettings | None:
+    issuer = _read(env, "MY_OIDC_ISSUER")
+    if issuer is None:
+        return None
+    parts = urlsplit(issuer)
+    if not _is_http_url(issuer) or parts.query or parts.fragment or (
+            parts.scheme == "http" and not _is_loopback(parts.hostname)):
+        problems.append("MY_OIDC_ISSUER must be the provider's issuer, an https:// URL without query or fragment "
+                        "(http:// only for a loopback host: a local test provider)")
+    client_id, secret = _read(env, "MY_OIDC_CLIENT_ID"), _read(env, "MY_OIDC_CLIENT_SECRET")
+    if not client_id or not secret:
+        problems.append("MY_OIDC_ISSUER needs MY_OIDC_CLIENT_ID and MY_OIDC_CLIENT_SECRET: the app registration "
+                        "telverify signs people in as")
+    claim = _read(env, "MY_OIDC_IDENTITY_CLAIM") or "sub"
+    if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", claim):
+        problems.append("MY_OIDC_IDENTITY_CLAIM must name a claim of the ID token, such as sub or oid")
+    return OidcSettings(issuer=issuer.rstrip("/"), client_id=client_id or "", client_secret=secret or "",
+                        identity_claim=claim)
 
 
 def load_settings(env=None) -> Settings:

@@ -107,14 +107,16 @@ def make_env(redis_url: str, standin_url: str, public_base_url: str, **overrides
     return {k: v for k, v in env.items() if v is not None}
 
 
-class LiveServer:
-    """telverify served over real HTTP by werkzeug's threaded server, in this process."""
+class Served:
+    """A WSGI app served over real HTTP by werkzeug's threaded server, in this process, on a
+    free port of loopback: `url` is known before the app is made (`serve`)."""
 
-    def __init__(self, env_factory):
+    def __init__(self):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(env_factory(self.url))
-        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+
+    def serve(self, app) -> None:
+        self.server = make_server("127.0.0.1", self.port, app, threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self):
@@ -123,6 +125,15 @@ class LiveServer:
 
     def __exit__(self, *exc):
         self.server.shutdown()
+
+
+class LiveServer(Served):
+    """telverify, made with the environment `env_factory` gives for its URL."""
+
+    def __init__(self, env_factory):
+        super().__init__()
+        self.app = create_app(env_factory(self.url))
+        self.serve(self.app)
 
 
 class Gunicorn:

@@ -1,4 +1,5 @@
-"""Who is signed in to /my/: the demo directory's first step, and the sessions it opens.
+"""Who is signed in to /my/: the demo directory's first step, and the sessions it and the organisation's
+provider (organisation.py) open.
 
 The session's cookie is 256 random bits; Redis holds only its SHA-256, so a copy of Redis signs
 no one in. Each form carries a CSRF token, an HMAC of the cookie under a key of SECRET_KEY's own:
@@ -30,6 +31,7 @@ log = logging.getLogger("telverify.my")
 FRESH_SECONDS = 300  # a second step lets the person change their methods for this long
 FAILURES_PER_IDENTITY = parse("5 per 15 minutes")
 FAILURES_PER_ADDRESS = parse("20 per 15 minutes")
+STARTS_PER_ADDRESS = parse("30 per 15 minutes")
 
 
 class SignInRefused(Exception):
@@ -78,10 +80,19 @@ class Sessions:
                 self.limiter.hit(limit, "my-signin", who)
             log.warning("/my/: a sign-in refused")
             raise SignInRefused("That name and password don't match. Check them and try again.")
+        return self.open(identity)
+
+    def open(self, identity: str) -> Session:
+        """A new session for a person whose first step is done (a password, or their provider)."""
         token = secrets.token_urlsafe(32)
         ends = time.time() + self.settings.session_seconds
         self.store.open_session(_digest(token), identity, ends, self.settings.session_seconds + 60)
         return Session(token, identity, ends)
+
+    def may_start_elsewhere(self, address: str) -> bool:
+        """False when this address has started too many sign-ins at the organisation's provider
+        (each is kept a few minutes in Redis)."""
+        return self.limiter.hit(STARTS_PER_ADDRESS, "my-signin-start", address) is None
 
     def get(self, token: str) -> Session | None:
         """The session of the cookie, while it lasts."""

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import pages
 from ..core import core
+from .organisation import FLOW_SECONDS, ProviderUnavailable
 from .phones import CHANNELS, FieldRefusal, Phones, Proof, countries
 from .second_step import SecondStep
 from .security_info import TITLES, Refusal, SecurityInfo
@@ -29,6 +30,8 @@ bp = Blueprint("my", __name__, template_folder="templates", url_prefix="/my")
 STORE_DOWN = (redis.RedisError, RedisClusterException)
 SESSION_COOKIE = "my_session"
 SIGNIN_COOKIE = "my_signin"
+FLOW_COOKIE = "my_flow"  # binds a sign-in at the organisation's provider to this browser
+SIGNED_OUT = ("my.sign_in", "my.organisation_sign_in", "my.organisation_callback")
 KIND_TITLES = {kind: TITLES[kind] for kind in CHANNELS}
 
 
@@ -43,7 +46,7 @@ def _info() -> SecurityInfo:
 @bp.before_request
 def _before():
     pages.new_nonce()
-    if request.endpoint == "my.sign_in":
+    if request.endpoint in SIGNED_OUT:
         return None
     g.session = _sessions().get(request.cookies.get(SESSION_COOKIE, ""))
     if g.session is None:
@@ -76,10 +79,10 @@ def _plain(message: str, status: int):
     return render_template("my/plain.html", message=message), status
 
 
-def _cookie(response, name: str, value: str, max_age: int | None):
+def _cookie(response, name: str, value: str, max_age: int | None, samesite: str = "Strict"):
     settings = core().settings.my
     response.set_cookie(name, value, max_age=max_age, path=f"{request.script_root}/my/", httponly=True,
-                        samesite="Strict", secure=settings.secure_cookie)
+                        samesite=samesite, secure=settings.secure_cookie)
     return response
 
 
@@ -89,9 +92,10 @@ def _cookie(response, name: str, value: str, max_age: int | None):
 def sign_in():
     message, status = "", 200
     if request.method == "POST":
-        form_token, cookie_token = request.form.get("token", ""), request.cookies.get(SIGNIN_COOKIE, "")
-        if not cookie_token or not hmac.compare_digest(form_token, cookie_token):
+        if not _signin_form_is_ours():
             message, status = "This form has expired. Please sign in again.", 400
+        elif not core().settings.my.demo_people:
+            message, status = "Sign in with your organisation's account.", 400
         else:
             try:
                 session = _sessions().sign_in(request.form.get("identity", ""), request.form.get("password", ""),
@@ -99,13 +103,65 @@ def sign_in():
             except SignInRefused as exc:
                 message, status = str(exc), 401
             else:
-                response = redirect(f"{request.script_root}/my/", 303)
-                response.delete_cookie(SIGNIN_COOKIE, path=f"{request.script_root}/my/")
-                return _cookie(response, SESSION_COOKIE, session.token, core().settings.my.session_seconds)
+                return _signed_in(redirect(f"{request.script_root}/my/", 303), session)
+    return _signin_page(message, status)
+
+
+def _signin_form_is_ours() -> bool:
+    form_token, cookie_token = request.form.get("token", ""), request.cookies.get(SIGNIN_COOKIE, "")
+    return bool(cookie_token) and hmac.compare_digest(form_token, cookie_token)
+
+
+def _signin_page(message: str = "", status: int = 200):
     token = secrets.token_urlsafe(16)
+    settings = core().settings.my
     response = make_response(render_template("my/signin.html", token=token, message=message,
-                                             identity=request.form.get("identity", "")[:64]), status)
+                                             identity=request.form.get("identity", "")[:64],
+                                             organisation=settings.oidc is not None,
+                                             directory=bool(settings.demo_people)), status)
     return _cookie(response, SIGNIN_COOKIE, token, 3600)
+
+
+def _signed_in(response, session: Session):
+    response.delete_cookie(SIGNIN_COOKIE, path=f"{request.script_root}/my/")
+    response.delete_cookie(FLOW_COOKIE, path=f"{request.script_root}/my/")
+    return _cookie(response, SESSION_COOKIE, session.token, core().settings.my.session_seconds)
+
+
+@bp.post("/signin/organisation")
+def organisation_sign_in():
+    organisation = core().portal.organisation
+    if organisation is None:
+        return _plain("This service has no organisation sign-in.", 404)
+    if not _signin_form_is_ours():
+        return _signin_page("This form has expired. Please sign in again.", 400)
+    if not _sessions().may_start_elsewhere(request.remote_addr or ""):
+        return _signin_page("Too many sign-ins were started from here. Wait 15 minutes, then try again.", 429)
+    try:
+        url, browser = organisation.start()
+    except ProviderUnavailable:
+        return _signin_page("We can't reach your organisation's sign-in just now. Please try again in a few "
+                            "minutes.", 503)
+    # Lax: the provider sends the browser back with a top-level GET from its own site.
+    return _cookie(redirect(url, 303), FLOW_COOKIE, browser, FLOW_SECONDS, samesite="Lax")
+
+
+@bp.get("/signin/callback")
+def organisation_callback():
+    organisation = core().portal.organisation
+    if organisation is None:
+        return _plain("This service has no organisation sign-in.", 404)
+    try:
+        identity = organisation.finish(request.args.get("state", ""), request.args.get("code", ""),
+                                       request.args.get("error", ""), request.cookies.get(FLOW_COOKIE, ""))
+    except SignInRefused as exc:
+        return _signin_page(str(exc), 401)
+    except ProviderUnavailable:
+        return _signin_page("We can't reach your organisation's sign-in just now. Please try again in a few "
+                            "minutes.", 503)
+    # A page of ours moves on to /my/: a navigation that began at the provider's site would not
+    # carry the SameSite=Strict session cookie, one from this page does.
+    return _signed_in(make_response(render_template("my/signed_in.html")), _sessions().open(identity))
 
 
 @bp.post("/signout")

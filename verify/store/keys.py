@@ -289,3 +289,10 @@ def my_session(digest: str) -> str:
     counts as fresh, nx: the page to go back to after one, tg: the factor that page changes}: a
     signed-in session of /my/, named by the SHA-256 (hex) of its cookie, which Redis never holds."""
     return f"{PREFIX}:my:session:{digest}"
+
+
+def my_signin_flow(digest: str) -> str:
+    """Hash {n: nonce, v: PKCE verifier, b: SHA-256 of the browser's cookie}: a sign-in through the
+    organisation's provider, from its start until the provider sends the person back, named by
+    the SHA-256 (hex) of its `state`; taken (read and deleted) once."""
+    return f"{PREFIX}:my:flow:{digest}"

@@ -35,3 +35,21 @@ class PortalStore:
 
     def close_session(self, digest: str) -> None:
         self.redis.delete(keys.my_session(digest))
+
+    # -- sign-ins through the organisation's provider --------------------------------------------
+    def open_flow(self, digest: str, fields: dict[str, str], ttl: int) -> None:
+        key = keys.my_signin_flow(digest)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=fields)
+            pipe.expire(key, ttl)
+            pipe.execute()
+
+    def take_flow(self, digest: str) -> dict[str, str] | None:
+        """The flow's fields, once: read and deleted in one transaction, so a `state` sent back
+        twice finds nothing the second time."""
+        key = keys.my_signin_flow(digest)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(key)
+            pipe.delete(key)
+            raw, _ = pipe.execute()
+        return hash_reply(raw) if raw else None
