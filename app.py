@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import redis
 from flask import Flask, jsonify, request
+from flask_babel import Babel
 from redis.exceptions import RedisClusterException
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -97,6 +99,9 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
     if settings.eam is not None:  # off: its paths answer 404 as any unknown path does
         app.register_blueprint(eam_views.bp)
     if settings.my is not None:
+        # The people's pages in their browser's language (verify/portal/translations/).
+        app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(portal_views.__file__).parents[1] / "translations")
+        Babel(app, locale_selector=portal_views.language)
         app.register_blueprint(portal_views.bp)
     _register_health(app)
     _register_error_handlers(app)

@@ -253,3 +253,21 @@ def test_a_fraud_report_while_adding_a_phone_blocks_it(page: Page, dev_phone: Pa
     add_phone(page, "Alternate phone", None, "020 7946 0000")
     page.get_by_role("button", name="Next").click()
     expect(page.get_by_role("alert")).to_contain_text("This phone was reported as getting calls its owner didn't ask")
+
+
+@pytest.mark.parametrize("locale, heading", [("es-ES", "Se necesita más información"),
+                                             ("pt-PT", "São necessárias mais informações")])
+def test_the_pages_in_the_browsers_language(browser, my_live, locale, heading):
+    context = browser.new_context(bypass_csp=True, locale=locale)
+    page = context.new_page()
+    try:
+        page.goto(f"{my_live.url}/my/")
+        expect(page.locator("html")).to_have_attribute("lang", locale[:2])
+        accessible(page, f"sign-in-{locale}")
+        page.locator("#identity").fill(MY_PERSON)
+        page.locator("#password").fill(MY_PASSWORD)
+        page.locator('form button[type="submit"]').click()
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        accessible(page, f"more-information-required-{locale}")
+    finally:
+        context.close()

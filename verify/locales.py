@@ -6,7 +6,8 @@ import re
 from .errors import invalid
 
 # Every language telverify speaks: the texts (sms/texts.py), the calls' sentences and voices
-# (voice/speech.py) and VOICE_NAMES cover each of these, and only these.
+# (voice/speech.py), VOICE_NAMES and the people's pages (verify/portal/translations/) cover each
+# of these, and only these.
 LANGUAGES = ("en", "es", "fr", "de", "pt")
 
 # Countries whose main language we speak; every other country gets English.

@@ -27,6 +27,7 @@ from joserfc.jwk import KeySet
 
 from ..methods.entities import valid_identity
 from ..store.portal import PortalStore
+from .messages import N_
 from .sessions import SignInRefused
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ REFRESH_AT_MOST_EVERY = 60  # s: an unknown key fetches the keys again, no more 
 FETCH_TIMEOUT = 5
 LEEWAY = 60  # s of clock difference allowed on exp and iat
 ALGORITHMS = ["RS256", "ES256"]
-REFUSED = "Your organisation's sign-in didn't complete. Please try again."
+REFUSED = N_("Your organisation's sign-in didn't complete. Please try again.")
 
 
 def _digest(value: str) -> str:

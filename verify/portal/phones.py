@@ -7,6 +7,7 @@ Every refusal of the core comes back as a Refusal in the person's words, tied to
 is about (`field`)."""
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
@@ -27,8 +28,8 @@ CHANNELS = {"mobile": ("sms", "call_approve"), "alternate": ("call_approve",), "
 class FieldRefusal(Refusal):
     """A refusal about one field of the form: `field` is its id."""
 
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
+    def __init__(self, text: str, field: str, **params):
+        super().__init__(text, **params)
         self.field = field
 
 
@@ -44,16 +45,23 @@ class Country:
 
 
 @cache
-def _all_countries() -> tuple[Country, ...]:
-    found = [Country(region, geocoder._region_display_name(region, "en") or region,
+def _all_countries(language: str = "en") -> tuple[Country, ...]:
+    """Every region phonenumbers knows, named in `language` (phonenumbers' own names), in that
+    language's alphabetical order (near enough: accents folded)."""
+    found = [Country(region, geocoder._region_display_name(region, language)
+                     or geocoder._region_display_name(region, "en") or region,
                      phonenumbers.country_code_for_region(region))
              for region in phonenumbers.SUPPORTED_REGIONS if region != "001"]
-    return tuple(sorted(found, key=lambda country: country.name))
+    return tuple(sorted(found, key=lambda country: unicodedata.normalize("NFKD", country.name).casefold()))
 
 
-def countries(first: str | None) -> list[Country]:
-    """Every country by name, the person's own (`first`, a region) first."""
-    every = list(_all_countries())
+def country_label(region: str, language: str = "en") -> str:
+    return next((c.label for c in _all_countries(language) if c.region == region), region)
+
+
+def countries(first: str | None, language: str = "en") -> list[Country]:
+    """Every country by name in `language`, the person's own (`first`, a region) first."""
+    every = list(_all_countries(language))
     own = [country for country in every if country.region == first]
     return own + [country for country in every if country.region != first]
 
@@ -71,7 +79,8 @@ def e164_of(region: str, number: str, extension: str) -> tuple[str, str]:
         parsed = None
     if parsed is None or not phonenumbers.is_valid_number(parsed):
         country = next(c for c in _all_countries() if c.region == region)
-        raise FieldRefusal(f"That isn't a phone number in {country.label}. Check it and try again.", "number")
+        raise FieldRefusal("That isn't a phone number in {country}. Check it and try again.", "number",
+                           country=country.region)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), digits
 
 
@@ -104,7 +113,7 @@ class Phones:
             factor = self.methods.factors.create(self.service_sid, identity, "phone", TITLES[kind], options)
         except VerifyError as error:
             self.info.record(identity, f"my.{kind}.add", error.status)
-            raise FieldRefusal(_in_words(error), "number") from None
+            raise _in_words(error, "number") from None
         self.info.record(identity, f"my.{kind}.add", 200)
         return self.prove(identity, factor.sid, channel)
 
@@ -114,8 +123,7 @@ class Phones:
         for stored in factors:
             if stored["ty"] == "phone" and stored["kd"] == kind:
                 if stored["st"] == "verified":
-                    raise Refusal(f"You have a {TITLES[kind].lower()} already. Delete it first, then add the new "
-                                  "one.")
+                    raise Refusal("You have a phone of this kind already. Delete it first, then add the new one.")
                 self.methods.factors.delete(self.service_sid, identity, stored["sid"])
 
     def prove(self, identity: str, factor_sid: str, channel: str | None = None) -> Proof:
@@ -127,7 +135,7 @@ class Phones:
                                                        {"message": "Security info: a phone added"}, None,
                                                        channel=channel or factor["pc"])
         except VerifyError as error:
-            raise FieldRefusal(_in_words(error), "number") from None
+            raise _in_words(error, "number") from None
         return Proof(factor_sid, challenge, factor["kd"], phone.for_person(factor["pn"]))
 
     def proof(self, identity: str, factor_sid: str, challenge_sid: str) -> Proof:
@@ -157,7 +165,7 @@ class Phones:
         try:
             self.methods.challenges.update(self.service_sid, identity, challenge_sid, code)
         except VerifyError as error:
-            raise FieldRefusal(_in_words(error), "code") from None
+            raise _in_words(error, "code") from None
         return self.proof(identity, factor_sid, challenge_sid)
 
     def _phone(self, identity: str, factor_sid: str) -> dict[str, str]:
@@ -167,18 +175,21 @@ class Phones:
         return stored
 
 
-def _in_words(error: VerifyError) -> str:
-    """A refusal of the core, for the person adding a phone."""
+def _in_words(error: VerifyError, field: str) -> FieldRefusal:
+    """A refusal of the core, for the person adding or using a phone, about `field`."""
     retry = error.headers.get("Retry-After")
     if error.code in (errors.MAX_CHECKS, errors.CHALLENGE_MAX_ATTEMPTS):
-        return "Too many wrong codes were entered. Wait a while, then send a new code."
+        return FieldRefusal("Too many wrong codes were entered. Wait a while, then send a new code.", field)
     if retry and retry.isdigit():
-        return f"We can't text or call this phone again just yet. Try again in {retry} seconds."
+        return FieldRefusal("We can't text or call this phone again just yet. Please wait a while, then try "
+                            "again.", field)
     if error.code == errors.DELIVERY_BLOCKED and "fraud" in error.message:
-        return ("This phone was reported as getting calls its owner didn't ask for, so it is blocked. Ask your IT "
-                "help desk.")
+        return FieldRefusal("This phone was reported as getting calls its owner didn't ask for, so it is blocked. "
+                            "Ask your IT help desk.", field)
     if error.code in (errors.DELIVERY_BLOCKED, errors.FRAUD_GUARD, errors.LANDLINE):
-        return "We can't text or call this phone. Check the number, or choose another way to reach it."
+        return FieldRefusal("We can't text or call this phone. Check the number, or choose another way to reach "
+                            "it.", field)
     if error.status == 503:
-        return "We couldn't reach the phone network just now. Please try again in a few minutes."
-    return "We can't use this phone. Check the number and try again."
+        return FieldRefusal("We couldn't reach the phone network just now. Please try again in a few minutes.",
+                            field)
+    return FieldRefusal("We can't use this phone. Check the number and try again.", field)

@@ -12,16 +12,25 @@ from ..audit import AuditLog
 from ..errors import VerifyError
 from ..methods import Methods
 from ..methods.model import Factor
+from .messages import N_
 
 log = logging.getLogger("telverify.my")
 
+
+
 # The names Microsoft's Security info page gives each method.
-TITLES = {"mobile": "Phone", "alternate": "Alternate phone", "office": "Office phone", "app": "Authenticator app"}
+TITLES = {"mobile": N_("Phone"), "alternate": N_("Alternate phone"), "office": N_("Office phone"),
+          "app": N_("Authenticator app")}
 APP_NAME = "Authenticator app"
 
 
 class Refusal(Exception):
-    """What the person is told, on the page they were on."""
+    """What the person is told, on the page they were on: `text` in English, the message
+    catalogue's id (views/ says it in the person's language), with `params` put in its {names}."""
+
+    def __init__(self, text: str, **params):
+        super().__init__(text.format(**params))
+        self.text, self.params = text, params
 
 
 @dataclass(frozen=True)
@@ -30,9 +39,10 @@ class Method:
     kind: str  # mobile, alternate, office, app
     channel: str  # how a phone is reached first (sms, call_approve); "" for an app
     title: str  # Phone, Alternate phone, Office phone, Authenticator app
-    detail: str  # the number partly hidden, or the app's name
+    detail: str  # the number partly hidden, or an app's own name ("": it has none; `added` tells it)
     verified: bool
     default: bool
+    added: float  # when it was added (epoch s)
 
 
 @dataclass(frozen=True)
@@ -87,11 +97,11 @@ class SecurityInfo:
             if stored["kd"] == "office" and stored.get("px"):
                 detail += " ext. ••"
         else:
-            # An app's own name when it has one; else when it was added, which tells two apart.
+            # An app's own name when it has one; else when it was added tells two apart (views/).
             name = stored.get("fn") or ""
-            added = time.strftime("%-d %B %Y", time.gmtime(float(stored["ca"])))
-            title, detail = TITLES["app"], f"added {added}" if name in ("", APP_NAME) else name
-        return Method(stored["sid"], kind, stored.get("pc", ""), title, detail, stored["st"] == "verified", default)
+            title, detail = TITLES["app"], "" if name == APP_NAME else name
+        return Method(stored["sid"], kind, stored.get("pc", ""), title, detail, stored["st"] == "verified", default,
+                      float(stored["ca"]))
 
     def verified_count(self, identity: str) -> int:
         return sum(method.verified for method in self.methods_of(identity))
@@ -116,7 +126,7 @@ class SecurityInfo:
             updated = self.methods.factors.update(self.service_sid, identity, factor_sid, None, {}, code)
         except VerifyError as error:
             raise Refusal("That code was wrong too many times. Delete this app and add it again.") \
-                if error.status == 429 else Refusal(error.message) from None
+                if error.status == 429 else _refusal(error) from None
         if updated.status != "verified":
             return False
         self.proven(identity, factor_sid, "my.app.verify")
@@ -159,10 +169,20 @@ class SecurityInfo:
             result = change()
         except VerifyError as error:
             self.record(identity, action, error.status)
-            raise Refusal(error.message) from None
+            raise _refusal(error) from None
         self.record(identity, action, 200)
         return result
 
     def record(self, identity: str, action: str, status: int) -> None:
         """An audit entry whose actor is the person themself."""
         self.audit.record(f"my:{identity}", action, status, service_sid=self.service_sid, identity=identity)
+
+
+def _refusal(error: VerifyError) -> Refusal:
+    """A refusal of the core, in the person's words (its own, for the API, is logged)."""
+    log.warning("/my/: a change refused: %s %s", error.code, phone.mask_numbers(error.message))
+    if error.status == 404:
+        return Refusal("That method isn't one of yours any more. Here are the ones you have.")
+    if error.status == 403:
+        return Refusal("Only a method you have proven can be your default.")
+    return Refusal("That change can't be made just now. Please try again in a few minutes.")
