@@ -238,6 +238,21 @@ def test_a_mobile_by_text_then_an_office_phone_by_pressing_pound(page: Page, dev
     expect(page.locator("ul.methods")).to_contain_text("Office phone +1 •••-•••-••23 ext. ••")
     accessible(page, "security-info-phones")
 
+    # Change: the mobile moves to a new number, proven by its own text.
+    page.get_by_role("link", name=re.compile("^Change: Phone, ")).click()
+    expect(page.get_by_role("heading", name="Change Phone")).to_be_visible()
+    accessible(page, "phone-change")
+    page.get_by_label("Phone number").fill("07400 654321")
+    page.get_by_label("Text me a code").check()
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("status")).to_have_text("We've sent a code to +44 •••• ••••21. Enter it below.")
+    code = dev_phone.locator('section.phone[data-number="+447400654321"] li.message mark.code').inner_text()
+    page.get_by_label("Enter the code").fill(code)
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("status")).to_have_text("Code accepted: your phone is set up.")
+    expect(page.locator("ul.methods li")).to_have_count(2)
+    expect(page.get_by_text("Default sign-in method: Phone: +44 •••• ••••21")).to_be_visible()
+
 
 def test_a_fraud_report_while_adding_a_phone_blocks_it(page: Page, dev_phone: Page, phone_live):
     sign_in(page, phone_live)

@@ -365,3 +365,33 @@ def with_app_of(live, identity: str, password: str) -> tuple[requests.Session, s
     sid, codes, page = add_app(browser, live)
     post(browser, live, f"methods/{sid}/verify", page, code=codes.now())
     return browser, sid, codes
+
+
+def test_a_phone_changed_to_a_new_number_keeps_the_old_until_the_new_is_proven(my_live, standin, service):
+    browser = signed_in(my_live)
+    page = add_phone(browser, my_live, "mobile", "GB", "07400 123456", channel="sms")
+    post(browser, my_live, page.url.split("/my/", 1)[1] + "/code", page.text,
+         code=code_in(standin.wait_for_message(MOBILE)))
+    old = re.search(r'/my/methods/(YF[0-9a-f]{32})/delete', browser.get(f"{my_live.url}/my/", timeout=10).text)[1]
+    new_number = "+447400654321"
+    form = browser.get(f"{my_live.url}/my/methods/phone/mobile", params={"replaces": old}, timeout=10)
+    assert "Change Phone" in form.text and f'name="replaces" value="{old}"' in form.text
+    sent = post(browser, my_live, "methods/phone/mobile", form.text, replaces=old, country="GB",
+                number="07400 654321", channel="sms")
+    # Until the new number is proven, the old one is the person's phone, and their default.
+    home = shown(browser.get(f"{my_live.url}/my/", timeout=10))
+    assert "Phone +44 •••• ••••56" in home and "••••21" not in home
+    done = post(browser, my_live, sent.url.split("/my/", 1)[1] + "/code", sent.text,
+                code=code_in(standin.wait_for_message(new_number)))
+    assert done.url == f"{my_live.url}/my/?done=code"
+    after = shown(done)
+    assert "Default sign-in method: Phone: +44 •••• ••••21" in after and "••••56" not in after
+    factors = requests.get(f"{my_live.url}/admin/Services/{service.sid}/Entities/{PERSON}",
+                           auth=(ADMIN_KEY, ADMIN_SECRET), timeout=10).json()
+    assert len(factors["factors"]) == 1 and factors["factors"][0]["sid"] != old
+    # The old number was told a method was added, while it was still the person's.
+    assert "a sign-in method was added" in standin.wait_for_message(MOBILE, count=2)["body"]
+    log = requests.get(f"{my_live.url}/admin/AuditLog", params={"Identity": PERSON},
+                       auth=(ADMIN_KEY, ADMIN_SECRET), timeout=10).json()["entries"]
+    mine = [e["action"] for e in log if e["admin_id"] == f"my:{PERSON}"]
+    assert mine[:3] == ["my.method.delete", "my.mobile.verify", "my.mobile.change"]

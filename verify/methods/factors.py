@@ -43,8 +43,11 @@ class Factors:
         self.entities = entities
         self.types = types  # FactorType -> its module (totp.TotpMethod, phone.PhoneMethod)
 
-    def create(self, service_sid: str, identity: str, factor_type: str, friendly_name: str, options: dict) -> Factor:
-        """A new unverified factor, answered with its binding; the entity is created if needed."""
+    def create(self, service_sid: str, identity: str, factor_type: str, friendly_name: str, options: dict,
+               replaces: str | None = None) -> Factor:
+        """A new unverified factor, answered with its binding; the entity is created if needed.
+        `replaces`: a phone factor of the same kind it may share the kind with until proven (a
+        change of number: the caller deletes that one then)."""
         require_identity(identity)
         method = self._type(factor_type)
         _only_its_options(method, options)
@@ -52,7 +55,8 @@ class Factors:
         sid = sids.new_sid(sids.FACTOR)
         fields, binding = method.new(sid, service, friendly_name, options)
         outcome = self.store.create_factor(service_sid, identity, sids.new_sid(sids.ENTITY), sid, time.time(),
-                                           {**fields, "ty": method.name, "fn": friendly_name})
+                                           {**fields, "ty": method.name, "fn": friendly_name,
+                                            **({"rp": replaces} if replaces else {})})
         if outcome == "full":
             raise errors.invalid(f"Entity {identity} has {FACTORS_PER_ENTITY} factors, as many as telverify keeps "
                                  "for one entity: delete one first.")

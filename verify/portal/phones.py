@@ -99,29 +99,39 @@ class Phones:
         self.methods = methods
         self.info = info
 
-    def add(self, identity: str, kind: str, region: str, number: str, extension: str, channel: str) -> Proof:
+    def add(self, identity: str, kind: str, region: str, number: str, extension: str, channel: str,
+            replaces: str = "") -> Proof:
+        """A phone of `kind` added and texted or called. With `replaces` (a proven phone of the
+        person's, of that kind: "Change"), it replaces that one once it is proven, not before."""
         if kind not in CHANNELS:
             raise Refusal("Choose a kind of phone.")
         if channel not in CHANNELS[kind]:
             raise FieldRefusal("Choose how we reach this phone.", "channel")
         e164, extension = e164_of(region, number, extension if kind == "office" else "")
-        self._make_room(identity, kind)
+        if replaces:
+            old = self._phone(identity, replaces)
+            if old["kd"] != kind or old["st"] != "verified":
+                raise Refusal("That phone isn't one of yours any more. Here are the methods you have.")
+        self._make_room(identity, kind, replaces)
         options = {"phone_number": e164, "kind": kind, "channel": channel}
         if extension:
             options["extension"] = extension
+        action = f"my.{kind}.{'change' if replaces else 'add'}"
         try:
-            factor = self.methods.factors.create(self.service_sid, identity, "phone", TITLES[kind], options)
+            factor = self.methods.factors.create(self.service_sid, identity, "phone", TITLES[kind], options,
+                                                 replaces=replaces or None)
         except VerifyError as error:
-            self.info.record(identity, f"my.{kind}.add", error.status)
+            self.info.record(identity, action, error.status)
             raise _in_words(error, "number") from None
-        self.info.record(identity, f"my.{kind}.add", 200)
+        self.info.record(identity, action, 200)
         return self.prove(identity, factor.sid, channel)
 
-    def _make_room(self, identity: str, kind: str) -> None:
-        """A phone of this kind never proved is replaced; a proven one must be deleted first."""
+    def _make_room(self, identity: str, kind: str, replaces: str) -> None:
+        """A phone of this kind never proved is replaced; a proven one must be deleted first, or
+        changed (`replaces`)."""
         _, factors = self.methods.entities.store.methods(self.service_sid, identity)
         for stored in factors:
-            if stored["ty"] == "phone" and stored["kd"] == kind:
+            if stored["ty"] == "phone" and stored["kd"] == kind and stored["sid"] != replaces:
                 if stored["st"] == "verified":
                     raise Refusal("You have a phone of this kind already. Delete it first, then add the new one.")
                 self.methods.factors.delete(self.service_sid, identity, stored["sid"])
@@ -155,6 +165,7 @@ class Phones:
         proof = self.proof(identity, factor_sid, challenge_sid)
         if proof.challenge.status == "approved":
             self.info.proven(identity, factor_sid, f"my.{proof.kind}.verify")
+            self.info.complete_change(identity)
         return proof
 
     def enter_code(self, identity: str, factor_sid: str, challenge_sid: str, code: str) -> Proof:

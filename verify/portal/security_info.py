@@ -82,8 +82,13 @@ class SecurityInfo:
                         phone.mask(mobile["pn"]), type(exc).__name__)
 
     def methods_of(self, identity: str) -> list[Method]:
-        """The person's methods, the default first, then in the order they were added."""
+        """The person's methods, the default first, then in the order they were added; a phone
+        still being changed is shown as the one it replaces until it is proven."""
         entity, factors = self.methods.entities.store.methods(self.service_sid, identity)
+        if any(f.get("rp") and f["st"] == "verified" for f in factors):
+            self.complete_change(identity)
+            entity, factors = self.methods.entities.store.methods(self.service_sid, identity)
+        factors = [f for f in factors if not (f.get("rp") and f["st"] != "verified")]
         if entity is None:
             return []
         rows = [self._row(factor, factor["sid"] == entity.get("df")) for factor in factors]
@@ -102,6 +107,24 @@ class SecurityInfo:
             title, detail = TITLES["app"], "" if name == APP_NAME else name
         return Method(stored["sid"], kind, stored.get("pc", ""), title, detail, stored["st"] == "verified", default,
                       float(stored["ca"]))
+
+    def complete_change(self, identity: str) -> None:
+        """A proven phone that replaces another ("Change") takes its place: the default if that one
+        was, and the old one deleted. Done when the new one is proven, and again whenever Security
+        info is read, should the person have left before (deleting twice deletes once)."""
+        entity, factors = self.methods.entities.store.methods(self.service_sid, identity)
+        present = {factor["sid"] for factor in factors}
+        for factor in factors:
+            old = factor.get("rp")
+            if factor["st"] != "verified" or not old or old not in present:
+                continue
+            try:
+                if entity and entity.get("df") == old:
+                    self.methods.entities.set_default_factor(self.service_sid, identity, factor["sid"])
+                self.methods.factors.delete(self.service_sid, identity, old)
+            except VerifyError:  # changed meanwhile by another request: nothing left to do
+                continue
+            self.record(identity, "my.method.delete", 200)
 
     def verified_count(self, identity: str) -> int:
         return sum(method.verified for method in self.methods_of(identity))

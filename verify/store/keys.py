@@ -82,7 +82,8 @@ service's slot, written after the entity's script. The keys under an entity's pr
                 phone: pn (the number, E.164: never answered after the factor's creation), px (an
                       office phone's extension, digits, or empty), kd (kind: mobile, alternate,
                       office; one factor of each kind per entity, which factor_create.lua
-                      checks), pc (preferred channel: sms, call, call_approve)
+                      checks, but for a new number's factor while it is proven: rp, the sid of the
+                      factor it replaces then), pc (preferred channel: sms, call, call_approve)
     challenges  sorted set of its challenge sids, scored by creation time (trimmed: see below)
     c:<YC sid>  hash: a challenge: ty (its factor's type; absent: totp), fa (factor sid), st
                 (pending, approved, denied, expired), ca, ua, ra (responded, empty until then), ex

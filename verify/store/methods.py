@@ -103,12 +103,16 @@ class MethodStore:
     def create_factor(self, service_sid: str, identity: str, entity_sid: str, factor_sid: str, now: float,
                       fields: dict[str, str]) -> str:
         """'created', 'created_entity' (the entity too), 'full', or 'duplicate' when `fields`
-        hold a phone kind (kd) another factor of the entity has."""
+        hold a phone kind (kd) another factor of the entity has, other than the one they replace
+        (rp) once proven."""
+        kind = fields.get("kd", "")
+        if kind and fields.get("rp"):
+            kind += ":" + fields["rp"]
         result = self._run("factor_create", [keys.entity(service_sid, identity),
                                              keys.factors_index(service_sid, identity),
                                              keys.factor(service_sid, identity, factor_sid)],
                            [entity_sid, factor_sid, repr(now), FACTORS_PER_ENTITY,
-                            keys.entity_prefix(service_sid, identity), fields.get("kd", ""), *_flat(fields)])
+                            keys.entity_prefix(service_sid, identity), kind, *_flat(fields)])
         if result[0] in ("full", "duplicate"):
             return result[0]
         if result[1] == "1":

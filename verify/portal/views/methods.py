@@ -81,24 +81,26 @@ def choose_method():
 def add_phone(kind):
     if kind not in CHANNELS:
         return _plain(_("There's no such kind of phone. Go back to Security info and choose one."), 404)
-    if asked := _second_step_first(f"/my/methods/phone/{kind}"):
+    replaces = request.values.get("replaces", "")[:34]  # "Change": the proven phone this one replaces
+    back = f"/my/methods/phone/{kind}" + (f"?replaces={replaces}" if replaces else "")
+    if asked := _second_step_first(back, replaces):
         return asked
     form = {"country": _own_region() or "", "number": "", "extension": "", "channel": CHANNELS[kind][0]}
     if request.method == "GET":
-        return _phone_form(kind, form)
+        return _phone_form(kind, form, replaces)
     form.update({name: request.form.get(name, "")[:64] for name in form})
     try:
         proof = _phones().add(_person().identity, kind, form["country"], form["number"], form["extension"],
-                              form["channel"])
+                              form["channel"], replaces)
     except FieldRefusal as exc:
-        return _phone_form(kind, form, said(exc), exc.field, 400)
+        return _phone_form(kind, form, replaces, said(exc), exc.field, 400)
     except Refusal as exc:
-        return _phone_form(kind, form, said(exc), "", 409)
+        return _phone_form(kind, form, replaces, said(exc), "", 409)
     return _to_proof(proof)
 
 
-def _phone_form(kind: str, form: dict, message: str = "", field: str = "", status: int = 200):
-    return render_template("my/phone.html", kind=kind, title=KIND_TITLES[kind], form=form,
+def _phone_form(kind: str, form: dict, replaces: str = "", message: str = "", field: str = "", status: int = 200):
+    return render_template("my/phone.html", kind=kind, title=KIND_TITLES[kind], form=form, replaces=replaces,
                            countries=countries(form["country"] or None, language()),
                            channels=CHANNELS[kind], message=message, field=field), status
 
