@@ -4,10 +4,12 @@ office phone run by the Twilio stand-in, a fraud report, no method at all, wrong
 and a sign-in answered once; each answer checked as Entra would (our JWKS, our issuer)."""
 from __future__ import annotations
 
+import hashlib
 import time
 
 import pyotp
 import pytest
+import redis
 import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet
@@ -129,6 +131,17 @@ def test_a_sign_in_is_answered_once(eam, microsoft, service):
                            timeout=10).json()
     assert status == {"status": "ended"}
     assert Page(authorize(eam, hint).text).answer()["error"] == "invalid_request"  # nor the hint again
+
+
+def test_redis_never_holds_a_sign_ins_id(eam, microsoft, service, redis_url):
+    """The id in the pages' forms is the sign-in's bearer: Redis names the sign-in by its digest."""
+    person = Person(eam, service.sid)
+    person.add_app()
+    person.arrive(microsoft.hint())
+    signin_id = person.page.forms[0]["fields"]["signin"]
+    names = [key.decode() for key in redis.Redis.from_url(redis_url).scan_iter("tv:{eam}:signin:*")]
+    assert len(names) == 1 and signin_id not in names[0]
+    assert names[0].endswith(hashlib.sha256(signin_id.encode()).hexdigest())
 
 
 def test_a_text_answers_with_amr_sms(eam, microsoft, service, standin):

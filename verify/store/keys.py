@@ -115,6 +115,8 @@ rest, and a TTL drops the hash of one nobody touches again. Entities and factors
 """
 from __future__ import annotations
 
+import hashlib
+
 from .. import sids
 
 PREFIX = "tv"
@@ -272,7 +274,9 @@ EAM_SIGNING_KEYS = EAM_TAG + "signing-keys"
 
 
 def eam_signin(signin_id: str) -> str:
-    return EAM_TAG + "signin:" + signin_id
+    """Hash: a sign-in (store/eam.py), named by the SHA-256 (hex) of its id: the id is the
+    bearer of the person's pages, which Redis never holds."""
+    return EAM_TAG + "signin:" + hashlib.sha256(signin_id.encode()).hexdigest()
 
 
 def eam_hint(digest: str) -> str:
