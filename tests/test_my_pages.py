@@ -303,24 +303,24 @@ def with_app(live) -> tuple[requests.Session, str, pyotp.TOTP]:
 
 def test_a_new_session_takes_a_second_step_before_adding_a_method(my_live):
     _, app, codes = with_app(my_live)
-    later = signed_in(my_live)  # the password alone, as a stranger who learnt it would have
-    asked = later.get(f"{my_live.url}/my/methods/add", timeout=10, allow_redirects=False)
+    returning = signed_in(my_live)  # the password alone, as a stranger who learnt it would have
+    asked = returning.get(f"{my_live.url}/my/methods/add", timeout=10, allow_redirects=False)
     assert asked.status_code == 303 and asked.headers["Location"] == "/my/verify"
-    home = later.get(f"{my_live.url}/my/", timeout=10).text
+    home = returning.get(f"{my_live.url}/my/", timeout=10).text
     for path in ("methods/app", "methods/phone/mobile"):
-        refused = post(later, my_live, path, home, country="GB", number="07400 123456", channel="sms")
+        refused = post(returning, my_live, path, home, country="GB", number="07400 123456", channel="sms")
         assert refused.url == f"{my_live.url}/my/verify", path
-    verify = later.get(f"{my_live.url}/my/methods/add", timeout=10)  # the page to come back to
+    verify = returning.get(f"{my_live.url}/my/methods/add", timeout=10)  # the page to come back to
     assert verify.url == f"{my_live.url}/my/verify"
     assert "Use a code from my authenticator app" in verify.text
-    form = post(later, my_live, "verify", verify.text, method=app)
+    form = post(returning, my_live, "verify", verify.text, method=app)
     # The code that proved the app is spent: the app's next one.
-    wrong = post(later, my_live, f"verify/{app}/code", form.text, code=codes.now())
+    wrong = post(returning, my_live, f"verify/{app}/code", form.text, code=codes.now())
     assert wrong.status_code == 400 and 'aria-describedby="code-error"' in wrong.text
-    done = post(later, my_live, f"verify/{app}/code", wrong.text, code=codes.at(time.time() + codes.interval))
+    done = post(returning, my_live, f"verify/{app}/code", wrong.text, code=codes.at(time.time() + codes.interval))
     assert done.url == f"{my_live.url}/my/methods/add" and "Which method would you like to add?" in done.text
     # Fresh now: the next change goes through without another step.
-    second = post(later, my_live, "methods/app", done.text)
+    second = post(returning, my_live, "methods/app", done.text)
     assert second.status_code == 200 and 'id="secret-key"' in second.text
 
 
@@ -330,17 +330,17 @@ def test_the_second_step_for_a_change_uses_another_method(my_live, standin):
     post(browser, my_live, page.url.split("/my/", 1)[1] + "/code", page.text,
          code=code_in(standin.wait_for_message(MOBILE)))
     standin.clear()
-    later = signed_in(my_live)
-    asked = later.get(f"{my_live.url}/my/methods/{app}/delete", timeout=10)
+    returning = signed_in(my_live)
+    asked = returning.get(f"{my_live.url}/my/methods/{app}/delete", timeout=10)
     assert asked.url == f"{my_live.url}/my/verify"
     # Deleting the app: the phone proves it's the person, not the app itself.
     assert "Use a code from my authenticator app" not in asked.text and "Text a code to" in shown(asked)
-    sent = post(later, my_live, "verify", asked.text, method=re.search(r'value="(YF[0-9a-f]{32})"', asked.text)[1])
+    sent = post(returning, my_live, "verify", asked.text, method=re.search(r'value="(YF[0-9a-f]{32})"', asked.text)[1])
     assert re.fullmatch(rf"{my_live.url}/my/verify/YF[0-9a-f]{{32}}/YC[0-9a-f]{{32}}", sent.url)
-    confirm = post(later, my_live, sent.url.split("/my/", 1)[1] + "/code", sent.text,
+    confirm = post(returning, my_live, sent.url.split("/my/", 1)[1] + "/code", sent.text,
                    code=code_in(standin.wait_for_message(MOBILE)))
     assert confirm.url == f"{my_live.url}/my/methods/{app}/delete" and "Are you sure" in confirm.text
-    gone = post(later, my_live, f"methods/{app}/delete", confirm.text)
+    gone = post(returning, my_live, f"methods/{app}/delete", confirm.text)
     assert gone.url.endswith("done=deleted") and app not in gone.text
     # The person's phone is told, in case it was not them.
     told = standin.wait_for_message(MOBILE, count=2)["body"]
@@ -354,9 +354,9 @@ def test_the_second_step_for_a_change_uses_another_method(my_live, standin):
 def test_a_method_of_someone_else_cannot_take_the_second_step(my_live):
     with_app(my_live)
     _, theirs, _ = with_app_of(my_live, MY_OTHER, MY_OTHER_PASSWORD)
-    later = signed_in(my_live)
-    verify = later.get(f"{my_live.url}/my/methods/add", timeout=10)
-    refused = post(later, my_live, "verify", verify.text, method=theirs)
+    returning = signed_in(my_live)
+    verify = returning.get(f"{my_live.url}/my/methods/add", timeout=10)
+    refused = post(returning, my_live, "verify", verify.text, method=theirs)
     assert refused.status_code == 400 and "Choose one of the methods shown" in refused.text
 
 
