@@ -61,7 +61,8 @@ class OidcProvider(Served):
             if self.deny:
                 return redirect(f"{self.redirect_uri}?{urlencode({'error': 'access_denied', 'state': args['state']})}")
             code = secrets.token_urlsafe(24)
-            self.codes[code] = {"nonce": args.get("nonce", ""), "challenge": args["code_challenge"]}
+            self.codes[code] = {"nonce": args.get("nonce", ""), "challenge": args["code_challenge"],
+                                "scopes": args.get("scope", "").split()}
             return redirect(f"{self.redirect_uri}?{urlencode({'code': code, 'state': args.get('state', '')})}")
 
         @app.post("/tenant/token")
@@ -79,14 +80,16 @@ class OidcProvider(Served):
                 return jsonify(error="invalid_grant", error_description="PKCE"), 400
             self.tokens_issued += 1
             return jsonify(access_token=secrets.token_urlsafe(16), token_type="Bearer", expires_in=3600,
-                           id_token=self.id_token(flow["nonce"]))
+                           id_token=self.id_token(flow["nonce"], flow["scopes"]))
 
         return app
 
-    def id_token(self, nonce: str) -> str:
+    def id_token(self, nonce: str, scopes: list[str]) -> str:
         now = int(time.time())
+        # As Microsoft Entra ID: a person's oid only for the `profile` scope.
+        user = {k: v for k, v in self.user.items() if k != "oid" or "profile" in scopes}
         claims = {"iss": self.issuer, "aud": self.client_id, "iat": now, "nbf": now, "exp": now + 3600,
-                  "nonce": nonce, **self.user}
+                  "nonce": nonce, **user}
         if self.spoil == "wrong_audience":
             claims["aud"] = "someone-else"
         elif self.spoil == "wrong_issuer":

@@ -102,7 +102,8 @@ class OrganisationSignIn:
         self.provider = Provider(settings.issuer)
 
     def _client(self) -> OAuth2Session:
-        return OAuth2Session(self.settings.client_id, self.settings.client_secret, scope="openid",
+        # `profile` too: Microsoft Entra ID puts a user's `oid` in an ID token only with it.
+        return OAuth2Session(self.settings.client_id, self.settings.client_secret, scope="openid profile",
                              redirect_uri=self.redirect_uri, code_challenge_method="S256",
                              token_endpoint_auth_method="client_secret_basic", default_timeout=FETCH_TIMEOUT)
 
