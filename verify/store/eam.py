@@ -10,15 +10,11 @@ import redis
 from redis.cluster import RedisCluster
 
 from . import keys
-from .round_trip import for_client, hash_reply, run_script
+from .round_trip import for_client, hash_reply, run_script, text
 from .scripts import load_scripts, pairs
 
 SCRIPTS = ("keys_first", "keys_rollover", "signin_open", "signin_step", "signin_answer")
 CLEAN_UP_AFTER = 3600  # s a sign-in's hash outlives its expiry, so a late request is told it ended
-
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _flat(fields: dict[str, str]) -> list[str]:
@@ -35,7 +31,7 @@ class EamStore:
 
     def _run(self, name: str, script_keys: list[str], args: list):
         result = run_script(self._round_trip, self._scripts[name], script_keys, args)
-        return [_text(item) for item in result] if isinstance(result, list) else _text(result)
+        return [text(item) for item in result] if isinstance(result, list) else text(result)
 
     # -- signing keys --------------------------------------------------------------------------
     def signing_keys(self) -> dict[str, dict[str, str]]:
@@ -43,8 +39,8 @@ class EamStore:
         ca: made at, where kept}."""
         found: dict[str, dict[str, str]] = {}
         for name, value in self.redis.hgetall(keys.EAM_SIGNING_KEYS).items():
-            kid, _, field = _text(name).rpartition(":")
-            found.setdefault(kid, {})[field] = _text(value)
+            kid, _, field = text(name).rpartition(":")
+            found.setdefault(kid, {})[field] = text(value)
         return {kid: fields for kid, fields in found.items() if {"k", "c", "sf", "dr"} <= fields.keys()}
 
     def add_first_key(self, kid: str, sealed: str, certificate: str, now: float) -> bool:

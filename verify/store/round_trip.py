@@ -154,8 +154,9 @@ def hash_reply(raw: dict | list) -> dict[str, str]:
     """An HGETALL reply as a dict of text: a flat [field, value, ...] list as one Redis answers
     it through a round trip (or a script returns it), or the dict of a cluster client."""
     pairs = raw.items() if isinstance(raw, dict) else zip(raw[::2], raw[1::2])
-    return {_text(k): _text(v) for k, v in pairs}
+    return {text(k): text(v) for k, v in pairs}
 
 
-def _text(value) -> str:
+def text(value) -> str:
+    """A reply's value as text (a client without decode_responses answers bytes)."""
     return value.decode() if isinstance(value, bytes) else str(value)
