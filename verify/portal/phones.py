@@ -7,6 +7,7 @@ Every refusal of the core comes back as a Refusal in the person's words, tied to
 is about (`field`)."""
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -160,24 +161,28 @@ class Phones:
         return Proof(factor_sid, challenge, factor["kd"], phone.for_person(factor["pn"]))
 
     def finish(self, identity: str, factor_sid: str, challenge_sid: str) -> Proof:
-        """`proof`, and once it is approved the phone recorded as proven (and made the default
-        when the person had none)."""
-        proof = self.proof(identity, factor_sid, challenge_sid)
+        """`proof`, recorded as `recorded` says."""
+        return self.recorded(identity, self.proof(identity, factor_sid, challenge_sid))
+
+    def recorded(self, identity: str, proof: Proof) -> Proof:
+        """Once `proof` is approved, the phone recorded as proven (and made the default when the
+        person had none, or put in the place of the one it changes)."""
         if proof.challenge.status == "approved":
-            self.info.proven(identity, factor_sid, f"my.{proof.kind}.verify")
+            self.info.proven(identity, proof.factor_sid, f"my.{proof.kind}.verify")
             self.info.complete_change(identity)
         return proof
 
     def enter_code(self, identity: str, factor_sid: str, challenge_sid: str, code: str) -> Proof:
+        """The proof once the texted code is tried: the challenge as the check left it."""
         code = "".join(code.split())
         if not (code.isdigit() and 4 <= len(code) <= 10):
             raise FieldRefusal("Enter the code from the text: digits only.", "code")
-        self.proof(identity, factor_sid, challenge_sid)  # the challenge is this person's, for this phone
+        before = self.proof(identity, factor_sid, challenge_sid)  # this person's challenge, for this phone
         try:
-            self.methods.challenges.update(self.service_sid, identity, challenge_sid, code)
+            challenge = self.methods.challenges.update(self.service_sid, identity, challenge_sid, code)
         except VerifyError as error:
             raise _in_words(error, "code") from None
-        return self.proof(identity, factor_sid, challenge_sid)
+        return dataclasses.replace(before, challenge=challenge)
 
     def _phone(self, identity: str, factor_sid: str) -> dict[str, str]:
         stored = self.methods.factors.stored(self.service_sid, identity, factor_sid)

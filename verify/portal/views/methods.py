@@ -152,9 +152,8 @@ def check_proof(factor_sid, challenge_sid):
 @bp.post("/methods/<factor_sid>/proof/<challenge_sid>/code")
 def enter_code(factor_sid, challenge_sid):
     try:
-        proof = _phones().enter_code(_person().identity, factor_sid, challenge_sid, request.form.get("code", ""))
-        if proof.challenge.status == "approved":
-            proof = _phones().finish(_person().identity, factor_sid, challenge_sid)
+        proof = _phones().recorded(_person().identity, _phones().enter_code(
+            _person().identity, factor_sid, challenge_sid, request.form.get("code", "")))
     except FieldRefusal as exc:
         return proof_page(factor_sid, challenge_sid, said(exc), 400)
     except Refusal as exc:
