@@ -67,16 +67,15 @@ class Sessions:
 
     def sign_in(self, identity: str, password: str, address: str) -> Session:
         identity = identity.strip()
-        for limit, who in ((FAILURES_PER_IDENTITY, f"id:{identity[:64]}"), (FAILURES_PER_ADDRESS, f"ip:{address}")):
-            if self.limiter.test(limit, "my-signin", who):
-                raise SignInRefused("Too many wrong tries. Wait 15 minutes, then try again.")
+        windows = ((FAILURES_PER_IDENTITY, f"id:{identity[:64]}"), (FAILURES_PER_ADDRESS, f"ip:{address}"))
+        if any(self.limiter.test(limit, "my-signin", who) for limit, who in windows):
+            raise SignInRefused("Too many wrong tries. Wait 15 minutes, then try again.")
         known = self._passwords.get(identity)
         given = hashlib.sha256(password.encode()).digest()
         # Compared even for an unknown name, so that the time taken does not tell names apart.
         matched = hmac.compare_digest(known or b"\0" * 32, given) and known is not None
         if not matched:
-            for limit, who in ((FAILURES_PER_IDENTITY, f"id:{identity[:64]}"),
-                               (FAILURES_PER_ADDRESS, f"ip:{address}")):
+            for limit, who in windows:
                 self.limiter.hit(limit, "my-signin", who)
             log.warning("/my/: a sign-in refused")
             raise SignInRefused("That name and password don't match. Check them and try again.")
