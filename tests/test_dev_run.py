@@ -49,6 +49,15 @@ def dev_run(state: Path, **settings: str) -> tuple[subprocess.Popen, str, int, i
     return process, log_path.read_text(), port, standin_port
 
 
+def printed(process: subprocess.Popen, pattern: str, seconds: float = 30) -> re.Match:
+    """The first match of `pattern` in what ./dev run has printed, once it has printed it."""
+    deadline = time.monotonic() + seconds
+    while (found := re.search(pattern, process.log_path.read_text())) is None:
+        assert time.monotonic() < deadline, f"./dev run did not print {pattern!r} in {seconds} s"
+        time.sleep(0.2)
+    return found
+
+
 def dev_run_fails(state: Path, **settings: str) -> tuple[int, str, list[bytes]]:
     """`./dev run` that is expected to give up: (its exit status, what it printed, the command
     lines of the processes it left running, which are then stopped)."""
@@ -141,9 +150,9 @@ def test_dev_run_brings_up_a_working_service(tmp_path):
         texts = requests.get(texts_url, timeout=10).json()
         check = sdk.verify.v2.services(service.sid).verification_checks.create(to=MOBILE, code=code_in(texts[0]))
         assert check.status == "approved"
-        # /my/ is on, and the demo person it prints signs in there.
-        my_url, name, password = re.search(r"My sign-ins:\s+(\S+)\s+\(a person's Security info: sign in with "
-                                           r"the name\s+(\S+) and the password (\S+),", output).groups()
+        # /my/ is on, and the demo person it prints (after the lines above) signs in there.
+        my_url, name, password = printed(process, r"My sign-ins:\s+(\S+)\s+\(a person's Security info: sign in "
+                                                  r"with the name\s+(\S+) and the password (\S+),").groups()
         browser = requests.Session()
         form = browser.get(f"{my_url}signin", timeout=10).text
         home = browser.post(f"{my_url}signin", timeout=10, data={
