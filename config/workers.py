@@ -54,6 +54,9 @@ from verify.store.round_trip import timeouts_in_kernel
 
 # Each worker's loop wakes at least once a second (gthread's poll timeout) and writes its count.
 STALE_SECONDS = 3.0
+# ...and, while its share alone keeps it from accepting, this often: a connection arriving when
+# the other workers have grown past it waits in the listen queue until this worker looks again.
+SHARE_SECONDS = 0.05
 SLOTS = 256  # workers at once, counting a few being replaced (TTIN can add workers at run time)
 
 
@@ -169,6 +172,10 @@ class BalancedThreadWorker(ThreadWorker):
 
     def wait_for_and_dispatch_events(self, timeout):
         ledger.write(self.slot, self.nr_conns)  # connections closed since are counted here
+        if self.alive and not self._accepting and self.nr_conns < self.worker_connections:
+            # Held back by its share only: another worker's connections may have outgrown it
+            # meanwhile, and nothing else wakes a loop whose connections are quiet.
+            timeout = min(timeout, SHARE_SECONDS)
         super().wait_for_and_dispatch_events(timeout)
         self._end_overdue(time.monotonic())
 
