@@ -15,7 +15,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import sms
 import voice
 from config import ConfigError, Settings, load_settings
-from verify import admin, api, errors
+from verify import admin, api, errors, logs, metrics
+from verify.api.auth import require_metrics_credentials
 from verify.audit import AuditLog
 from verify.codes import CodeBook
 from verify.core import Core, core
@@ -27,6 +28,7 @@ from verify.lockouts import Lockouts
 from verify.methods import Methods
 from verify.methods.backup import MethodBackup
 from verify.methods.helpdesk import HelpDesk
+from verify.observed import Observed
 from verify.portal import build_portal
 from verify.portal import views as portal_views
 from verify.protection.admission import Admission, lockout_arguments
@@ -58,8 +60,7 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
     """Build the app. `settings` may be a Settings, or a dict read like the environment (tests)."""
     if not isinstance(settings, Settings):
         settings = load_settings(settings)
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_level, settings.log_format)
 
     # verify/templates: what every person's page shares (page.html), for the pages of
     # verify/eam/ and verify/portal/, each in its blueprint's own folder.
@@ -84,6 +85,7 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
     except (redis.RedisError, RedisClusterException) as exc:
         log.warning("Redis unreachable at start (%s): what was stored before accounts is adopted on the first "
                     "API request", type(exc).__name__)
+    app.wsgi_app = Observed(app.wsgi_app, trust_request_id=settings.trusted_proxies > 0)
     if settings.trusted_proxies:
         # request.remote_addr becomes the address the outermost trusted proxy saw; the
         # entries a client wrote to X-Forwarded-For itself are left of it and never read.
@@ -104,6 +106,7 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
         Babel(app, locale_selector=portal_views.language)
         app.register_blueprint(portal_views.bp)
     _register_health(app)
+    _register_metrics(app)
     _register_error_handlers(app)
     return app
 
@@ -154,6 +157,14 @@ def _register_health(app: Flask) -> None:
         return jsonify(status="ok")
 
 
+def _register_metrics(app: Flask) -> None:
+    @app.get("/metrics")
+    def scrape():
+        require_metrics_credentials()
+        body, content_type = metrics.exposition()
+        return body, 200, {"Content-Type": content_type}
+
+
 def _error(code: int, message: str, status: int):
     return jsonify(VerifyError(code, message, status).to_dict()), status
 
@@ -173,6 +184,7 @@ def _register_error_handlers(app: Flask) -> None:
     def redis_unavailable(exc):
         # Fail closed: without Redis nobody is approved, and the caller is told what is known.
         log.error("Redis unavailable: %s", type(exc).__name__)
+        metrics.redis_error(type(exc).__name__)
         if request.method in ("GET", "HEAD"):  # reads change nothing
             return _error(errors.SERVICE_UNAVAILABLE, "telverify's store is unavailable; nothing was changed. "
                           "Try again shortly.", 503)

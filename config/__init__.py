@@ -21,8 +21,8 @@ from verify.store import connection
 
 DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
 DEFAULT_GUNICORN_THREADS = "32"  # config/gunicorn.conf.py's threads per worker process
-SECRET_NAMES = ("TWILIO_AUTH_TOKEN", "API_CREDENTIALS", "ADMIN_CREDENTIALS", "SECRET_KEY", "SECRET_KEY_PREVIOUS",
-                "MY_DEMO_PEOPLE", "MY_OIDC_CLIENT_SECRET")
+SECRET_NAMES = ("TWILIO_AUTH_TOKEN", "API_CREDENTIALS", "ADMIN_CREDENTIALS", "METRICS_CREDENTIALS", "SECRET_KEY",
+                "SECRET_KEY_PREVIOUS", "MY_DEMO_PEOPLE", "MY_OIDC_CLIENT_SECRET")
 
 
 class ConfigError(Exception):
@@ -90,10 +90,12 @@ class Settings:
     public_base_url: str
     api_credentials: dict[str, Credential]  # key id -> the application credential and its account
     admin_credentials: dict[str, str]  # admin id -> secret: the help desk's and operator's /admin API
+    metrics_credentials: dict[str, str]  # scraper id -> secret: /metrics, and nothing else
     audit_retention_days: int
     secret_key: str
     secret_key_previous: str | None  # what SECRET_KEY was before a rotation: its sealed values still open
     log_level: str
+    log_format: str  # plain | json (verify/logs.py)
     voice_names: dict[str, str]  # language -> Twilio <Say voice>, e.g. {"en": "Polly.Amy"}
     trusted_proxies: int  # reverse proxies in front that append to X-Forwarded-For
     auth_failures_before_delay: int  # failed Basic auths per address per window before slowing
@@ -401,6 +403,13 @@ def load_settings(env=None) -> Settings:
     for key_id in sorted(admin.keys() & credentials.keys()):
         problems.append(f"ADMIN_CREDENTIALS: '{key_id}' is also in API_CREDENTIALS; an id is an application's "
                         "or an admin's, never both")
+    raw_metrics = _read(env, "METRICS_CREDENTIALS")
+    scrapers = {key_id: credential.secret for key_id, credential in
+                parse_credentials(raw_metrics, "METRICS_CREDENTIALS", problems, grouped=False).items()} \
+        if raw_metrics else {}
+    for key_id in sorted(scrapers.keys() & (credentials.keys() | admin.keys())):
+        problems.append(f"METRICS_CREDENTIALS: '{key_id}' is also in API_CREDENTIALS or ADMIN_CREDENTIALS; a "
+                        "scraper's id is its own")
     audit_days = _whole_number(env, "AUDIT_RETENTION_DAYS", 400, 1, 3650, problems)
 
     secret_key = required("SECRET_KEY")
@@ -415,6 +424,9 @@ def load_settings(env=None) -> Settings:
     log_level = (_read(env, "LOG_LEVEL") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+    log_format = (_read(env, "LOG_FORMAT") or "plain").lower()
+    if log_format not in ("plain", "json"):
+        problems.append("LOG_FORMAT must be plain (a line of text per event) or json (a JSON object per line)")
 
     voice_names = _parse_voice_names(_read(env, "VOICE_NAMES") or "", problems)
     trusted_proxies = _whole_number(env, "TRUSTED_PROXIES", 0, 0, 5, problems)
@@ -441,10 +453,12 @@ def load_settings(env=None) -> Settings:
         public_base_url=public_base_url,
         api_credentials=credentials,
         admin_credentials=admin,
+        metrics_credentials=scrapers,
         audit_retention_days=audit_days,
         secret_key=secret_key,
         secret_key_previous=secret_key_previous,
         log_level=log_level,
+        log_format=log_format,
         voice_names=voice_names,
         trusted_proxies=trusted_proxies,
         auth_failures_before_delay=auth_delay,

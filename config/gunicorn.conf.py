@@ -7,7 +7,9 @@ import gc
 import ipaddress
 import multiprocessing
 import os
+import shutil
 import socket
+import tempfile
 
 # Every address of the host by default; BIND_HOST narrows it, to loopback or a private address
 # that only the reverse proxies in front reach (docs/abuse-protection.md, "Behind a proxy").
@@ -33,6 +35,22 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
+if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
+    # gunicorn's own lines as the app's (verify/logs.py): one JSON object per line, the access
+    # log's with the request's id. Its access log stays off unless GUNICORN_ACCESS_LOG is set.
+    _json_out = {"formatter": "json", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"}
+    if accesslog and accesslog != "-":
+        _json_access = {"formatter": "json", "class": "logging.FileHandler", "filename": accesslog}
+    else:
+        _json_access = {**_json_out, "stream": "ext://sys.stdout"}
+    logconfig_dict = {
+        "version": 1, "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "verify.logs.JsonFormatter"}},
+        "handlers": {"error": _json_out, "access": _json_access if accesslog else {"class": "logging.NullHandler"}},
+        "loggers": {"gunicorn.error": {"handlers": ["error"], "level": "INFO", "propagate": False},
+                    "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False}},
+        "root": {"handlers": []},  # the app's own (verify/logs.py configure), in each worker
+    }
 # gunicorn's control socket is one fixed path per user: two instances (a benchmark beside a
 # dev server, tests) would fight over it, and telverify has no use for it.
 control_socket_disable = True
@@ -54,6 +72,29 @@ def _open_to_others(listener) -> bool:
         return False
     address = ipaddress.ip_address(listener.sock.getsockname()[0].partition("%")[0])
     return address.is_unspecified or not (address.is_loopback or address.is_private)
+
+
+def on_starting(server):  # in the master, before it loads anything of the app or forks
+    # /metrics adds up every worker's counts (verify/metrics.py): each worker writes its own into
+    # PROMETHEUS_MULTIPROC_DIR, which must be set before prometheus_client is first imported, and
+    # empty at start (what a previous run left would be added in). An operator's own directory
+    # is emptied too; without one, a fresh one under the system's temporary directory, removed
+    # at exit.
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        folder = tempfile.mkdtemp(prefix="telverify-metrics-")
+        server.metrics_folder_made = folder
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):
+        if name.endswith(".db"):
+            os.remove(os.path.join(folder, name))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+
+
+def on_exit(server):  # in the master, as it exits
+    made = getattr(server, "metrics_folder_made", None)
+    if made:
+        shutil.rmtree(made, ignore_errors=True)
 
 
 def when_ready(server):  # in the master, once it listens
@@ -92,6 +133,8 @@ def post_fork(server, worker):
 def child_exit(server, worker):  # in the master: its connections are gone with it
     from config.workers import ledger
     ledger.leave(worker.slot)
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)  # its gauges go; its counts stay in the sums
 
 
 def post_worker_init(worker):  # in the worker, once it has loaded the app

@@ -36,12 +36,15 @@ UNSUBSCRIBED = 21610
 
 
 class VerifyError(Exception):
-    def __init__(self, code: int, message: str, status: int = 400, headers: dict | None = None):
+    def __init__(self, code: int, message: str, status: int = 400, headers: dict | None = None,
+                 reason: str | None = None):
+        """`reason`: abuse protection's, for the refusals it makes (verify/metrics.py counts them)."""
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
         self.headers = headers or {}
+        self.reason = reason
 
     def to_dict(self) -> dict:
         return {

@@ -27,6 +27,7 @@ from werkzeug.utils import cached_property
 
 FORM = "application/x-www-form-urlencoded"
 MAX_BODY = 64 * 1024  # bytes; a Verify request or a Twilio webhook is a few hundred
+ROUTE_KEY = "telverify.route"  # the environ's: the pattern of the route a request matched
 
 
 def parse_form(text: str) -> list[tuple[str, str]]:
@@ -66,6 +67,18 @@ class FormRequest(flask.Request):
     # the app through its context proxy, on every request.
     _max_content_length = MAX_BODY
     account_sid: str | None = None  # the account of the application asking (verify/api/auth.py)
+    _url_rule = None
+
+    @property
+    def url_rule(self):
+        return self._url_rule
+
+    @url_rule.setter
+    def url_rule(self, rule) -> None:
+        # The matched route's pattern, left in the environ for verify/observed.py, which times
+        # the request by it once Flask is done with the request.
+        self._url_rule = rule
+        self.environ[ROUTE_KEY] = rule.rule
 
     @cached_property
     def stream(self):

@@ -6,13 +6,14 @@ channel (sms/, voice/) delivers. It never sees a Flask request.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from . import errors, locales, phone, sids
+from . import errors, locales, metrics, phone, sids
 from .codes import CodeBook, validate_custom_code
 from .errors import VerifyError
 from .model import CallTurn, Verification
@@ -76,6 +77,20 @@ def _send_digits(request: StartRequest, destination: phone.Destination, channel:
     return digits
 
 
+def _counting_refusals(operation):
+    """Abuse protection's refusals counted by reason (verify/metrics.py), whoever asked: the
+    API, a phone factor's challenge, an Entra sign-in, a person's own page."""
+    @functools.wraps(operation)
+    def counted(self, service_sid: str, *args, **kwargs):
+        try:
+            return operation(self, service_sid, *args, **kwargs)
+        except VerifyError as error:
+            if error.reason:
+                metrics.refused(service_sid, error.reason)
+            raise
+    return counted
+
+
 def _verification_not_found(service_sid: str, sid: str) -> VerifyError:
     return errors.not_found(f"The requested resource /Services/{service_sid}/Verifications/{sid} was not found")
 
@@ -94,6 +109,7 @@ class Verifications:
         # challenge's "<identity>/<YC sid>", the verification's sid, approved | fraud_reported).
         self.on_challenge_decided: Callable[[str, str, str, str], None] | None = None
 
+    @_counting_refusals
     def judge(self, service_sid: str, to: str, parameter: str = "To") -> phone.Destination:
         """The destination `to` if telverify may call or text it for this service (a phone
         factor's number, before it is kept), by the rules a start applies to every send; else
@@ -107,6 +123,7 @@ class Verifications:
         self.admission.refuse(state, destination)
         return destination
 
+    @_counting_refusals
     def start(self, service_sid: str, request: StartRequest) -> tuple[Verification, bool]:
         """Returns the verification and whether it is new (False: the pending one was re-sent)."""
         try:
@@ -174,6 +191,7 @@ class Verifications:
                 error = translate(exc, masked)
                 permanent = error is not None and not isinstance(error, CarrierUnavailable)
                 self.store.release_send(service_sid, verification, attempt, permanent)
+                metrics.sent(channel.name, "refused" if permanent else "unavailable")
                 if error is None:
                     raise
                 log.warning("verification %s to %s: %s attempt %d not sent (Twilio %s): %s", sid, masked,
@@ -181,9 +199,13 @@ class Verifications:
                 raise error from exc
             if call_sid:
                 verification = self.store.record_call(service_sid, sid, attempt, call_sid, now).verification
+            metrics.sent(channel.name, "sent")
+            if outcome == "created":
+                metrics.started(service_sid, channel.name)
             log.info("verification %s to %s: %s attempt %d sent (%s)", sid, masked, channel.name, attempt, outcome)
             return verification, outcome == "created"
 
+    @_counting_refusals
     def check(self, service_sid: str, code: str, *, to: str | None = None, sid: str | None = None):
         if not code or len(code) > 10:
             raise errors.invalid("Invalid parameter `Code`: it is required, up to 10 characters.")
@@ -213,6 +235,8 @@ class Verifications:
                                    f"{_NOT_FOUND_REASONS.get(verification.status, 'is not pending')}.")
         log.info("verification %s to %s checked: %s (attempt %d)", verification.sid,
                  phone.Masked(verification.to), name, verification.checks)
+        if verification.status in ("approved", "max_attempts_reached"):  # this check ended it
+            metrics.ended(service_sid, verification.channel, verification.status)
         if lockout:
             log.warning("%s locked out for %d s after too many wrong codes", phone.mask(verification.to), lockout)
         return verification
@@ -242,6 +266,7 @@ class Verifications:
             raise errors.not_found(f"Verification {sid} cannot become {status}: it is already "
                                    f"{verification.status}.")
         log.info("verification %s to %s %s by the application", sid, phone.Masked(verification.to), status)
+        metrics.ended(service_sid, verification.channel, status)
         return verification
 
     def record_call(self, service_sid: str, sid: str, attempt: int, call_sid: str, **event: str
@@ -275,6 +300,7 @@ class Verifications:
         if name == "decided":
             level = logging.WARNING if decision == "fraud_reported" else logging.INFO
             log.log(level, "verification %s to %s %s on call %s", sid, phone.Masked(turn.to), decision, call_sid)
+            metrics.ended(service_sid, "call_approve", "approved" if decision == "approved" else "fraud_reported")
             if challenge and self.on_challenge_decided is not None:
                 self.on_challenge_decided(service_sid, challenge, sid, decision)
         elif name != "repeat":
@@ -287,6 +313,8 @@ class Verifications:
 
     def record_delivery(self, service_sid: str, sid: str, attempt: int, status: str, error_code: str) -> bool:
         changed = self.store.mark_delivery(service_sid, sid, attempt, status, error_code)
+        if changed:
+            metrics.delivery(status)
         if changed and status in ("undelivered", "failed"):
             log.warning("verification %s attempt %d %s (Twilio error %s)", sid, attempt, status, error_code or "-")
         return changed

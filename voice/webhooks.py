@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from flask import Response, jsonify, request
 
+from verify import metrics
 from verify.core import core
 from verify.errors import SERVICE_UNAVAILABLE, VerifyError
 from verify.model import CallTurn
@@ -236,8 +237,10 @@ def call_status():
         outcome = UNANSWERED.get(status, "")
         if status == "completed":
             outcome = "machine" if answered_by in MACHINE_VERDICTS else "hung_up"
-        _verifications().record_call(ref.service_sid, ref.sid, ref.attempt, ref.call_sid, status=status,
-                             answered_by=answered_by, outcome=outcome)
+        recorded = _verifications().record_call(ref.service_sid, ref.sid, ref.attempt, ref.call_sid, status=status,
+                                                answered_by=answered_by, outcome=outcome)
+        if recorded is not None:
+            metrics.call_outcome("machine" if outcome == "machine" else status)
     return "", 204
 
 

@@ -11,6 +11,7 @@ import redis
 from flask import g, request
 from redis.exceptions import RedisClusterException
 
+from .. import metrics
 from ..core import core
 from ..errors import AUTHENTICATE, VerifyError
 from ..protection.auth_failures import client_address, too_many_failures
@@ -68,6 +69,15 @@ def require_admin_credentials():
         _adopt_unowned(app_core)
 
 
+def require_metrics_credentials():
+    """/metrics: the scraper's credentials (METRICS_CREDENTIALS), or an admin's. A scrape is
+    not audited: Prometheus asks every few seconds."""
+    app_core = core()
+    _authenticated(app_core, request._get_current_object(),
+                   {**app_core.settings.admin_credentials, **app_core.settings.metrics_credentials},
+                   "METRICS_CREDENTIALS (or ADMIN_CREDENTIALS)")
+
+
 def _adopt_unowned(app_core) -> None:
     """What was stored before accounts, adopted at start unless Redis was unreachable then. While
     Redis is, the request goes on: it answers its own 400, or its 503."""
@@ -88,6 +98,7 @@ def _authenticated(app_core, asking, secrets: dict[str, str], setting: str) -> s
     if refusal:
         log.info("request from %s refused for %s more seconds: too many failed authentications",
                  address, refusal)
+        metrics.refused(None, "auth_failures")
         raise too_many_failures(address, refusal)
     credentials = _basic_credentials(asking.environ.get("HTTP_AUTHORIZATION"))
     if credentials is None:  # no Basic credentials: not a guess, not counted

@@ -148,4 +148,4 @@ class AuthGuard:
 def too_many_failures(address: str, refusal: Refusal) -> VerifyError:
     return VerifyError(RATE_LIMITED, f"Too many failed authentication attempts from your address ({address}): "
                        f"its requests are refused. Try again in {refusal} seconds.", 429,
-                       {"Retry-After": str(refusal)})
+                       {"Retry-After": str(refusal)}, reason="auth_failures")

@@ -139,7 +139,7 @@ def refuse_number(destination: Destination, deployment: AllowedCountries, narrow
         log.warning("refused %s: %s", mask(destination.e164), kind)
         return VerifyError(errors.DELIVERY_BLOCKED, f"Verification delivery attempt blocked: {mask(destination.e164)} "
                            f"is {kind}; telverify never calls or texts premium-rate, shared-cost, universal "
-                           "access, personal or pager numbers.", 403)
+                           "access, personal or pager numbers.", 403, reason="premium")
     if safe_listed:
         return None
     if narrowed is not None and not narrowed.allows(destination):
@@ -151,7 +151,7 @@ def refuse_number(destination: Destination, deployment: AllowedCountries, narrow
     where = destination.region or f"+{destination.calling_code}"
     log.warning("refused %s: country %s not allowed", mask(destination.e164), where)
     return VerifyError(errors.DELIVERY_BLOCKED, f"Verification delivery attempt blocked: {mask(destination.e164)} "
-                       f"is in {where}, which {whose}.", 403)
+                       f"is in {where}, which {whose}.", 403, reason="geo")
 
 
 @dataclass(frozen=True)
@@ -203,11 +203,11 @@ def refusal(counter: Counter, item: RateLimitItem, retry_after: int, *, destinat
         log.warning("possible SMS pumping: prefix%s reached %s; refusing %s", counter.subject, what, masked)
         return VerifyError(errors.FRAUD_GUARD, f"Verification delivery attempt blocked: unusually many codes "
                            f"went to numbers starting{counter.subject} (limit: {what}), the pattern of SMS "
-                           f"pumping. Try again in {retry_after} s.", 429, headers)
+                           f"pumping. Try again in {retry_after} s.", 429, headers, reason="fraud_guard")
     log.warning("refused %s: limit reached: %s", masked, what)
     code = errors.RATE_LIMITED if counter.name == "sends_per_service" else errors.MAX_SENDS
     return VerifyError(code, f"Too many requests: the limit of {what} is reached. Try again in {retry_after} s.",
-                       429, headers)
+                       429, headers, reason="limit")
 
 
 def window_words(item: RateLimitItem) -> str:
@@ -224,17 +224,18 @@ def blocked(seconds: int, to: str) -> VerifyError:
     days = -(-seconds // 86400)
     return VerifyError(errors.DELIVERY_BLOCKED, f"Verification delivery attempt blocked: {mask(to)} reported a "
                        f"verification call on this service as fraud, so it is not called or texted for {days} "
-                       "more days unless an administrator lifts the block.", 403)
+                       "more days unless an administrator lifts the block.", 403, reason="block")
 
 
 def locked_out(seconds: int, to: str) -> VerifyError:
     return VerifyError(errors.MAX_CHECKS, f"Max check attempts reached: too many wrong codes were entered for "
                        f"{mask(to)} across verifications, so its checks are locked for {seconds} more seconds.",
-                       429, {"Retry-After": str(seconds)})
+                       429, {"Retry-After": str(seconds)}, reason="lockout")
 
 
 def bucket_refusal(name: str, item: RateLimitItem, wait: int) -> VerifyError:
     """A bucket of the application's own rate limit (Verify's RateLimits) is full."""
     return VerifyError(errors.RATE_LIMITED, f"Too many requests: rate limit '{name[:64]}' allows {item.amount} "
-                       f"per {item.multiples} seconds. Try again in {wait} s.", 429, {"Retry-After": str(wait)})
+                       f"per {item.multiples} seconds. Try again in {wait} s.", 429, {"Retry-After": str(wait)},
+                       reason="rate_limit")
 

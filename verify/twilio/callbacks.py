@@ -12,6 +12,7 @@ from typing import Mapping
 from urllib.parse import urlencode
 
 from .. import sids
+from ..logs import current_request_id
 
 _ATTEMPT = re.compile(r"[1-9][0-9]{0,2}")
 
@@ -25,7 +26,8 @@ class AttemptRef:
 
 
 def callback_url(base_url: str, path: str, ref: AttemptRef, **extra) -> str:
-    """`base_url` + `path` (e.g. "/voice/answer") with the attempt and `extra` in the query."""
+    """`base_url` + `path` (e.g. "/voice/answer") with the attempt, `extra`, and the id of the
+    request that sent it (`rid`: its webhooks log under it, verify/logs.py) in the query."""
     # Sids and the attempt number are URL-safe as they are (callers pass validated ones), and so
     # are the extras when they are plain words and numbers (step names, rounds): urlencode costs
     # a noticeable part of a TwiML webhook, which builds several of these URLs, so only anything
@@ -36,6 +38,9 @@ def callback_url(base_url: str, path: str, ref: AttemptRef, **extra) -> str:
             query += "".join(f"&{name}={value}" for name, value in extra.items())
         else:
             query += "&" + urlencode(extra)
+    request_id = current_request_id()
+    if request_id:
+        query += f"&rid={request_id}"  # REQUEST_ID's characters are URL-safe
     return f"{base_url}{path}?{query}"
 
 
