@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import sms
 import voice
 from config import ConfigError, Settings, load_settings
-from verify import admin, api, errors, logs, metrics
+from verify import admin, api, errors, logs, metrics, shutdown
 from verify.api.auth import require_metrics_credentials
 from verify.audit import AuditLog
 from verify.codes import CodeBook
@@ -153,6 +153,8 @@ def _register_health(app: Flask) -> None:
 
     @app.get("/healthz/ready")
     def ready():
+        if shutdown.draining.is_set():
+            return jsonify(status="draining"), 503
         core().check_store()
         return jsonify(status="ok")
 

@@ -40,6 +40,7 @@ from __future__ import annotations
 import errno
 import json
 import multiprocessing
+import os
 import selectors
 import socket
 import time
@@ -49,7 +50,7 @@ from gunicorn import util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from config.framing import RequestEnd, Unframed, expects_continue
-from verify import errors
+from verify import errors, shutdown
 from verify.store.round_trip import timeouts_in_kernel
 
 # Each worker's loop wakes at least once a second (gthread's poll timeout) and writes its count.
@@ -91,6 +92,10 @@ class Ledger:
 ledger = Ledger()
 
 REQUEST_SECONDS = 10.0  # to receive a request whole
+# Told to stop, a worker goes on serving this long with readiness failing (verify/shutdown.py);
+# load_settings refuses a value outside 0-15, within the 20 s gunicorn waits for a worker.
+_drain = os.environ.get("SHUTDOWN_DRAIN_SECONDS", "").strip()
+DRAIN_SECONDS = int(_drain) if _drain.isdigit() else 5
 LINGER_SECONDS = 2.0  # a closing connection drains what the client still sends, this long at most
 LINGER_BYTES = 64 * 1024  # ...and this much at most
 RECV_BYTES = 64 * 1024
@@ -137,6 +142,7 @@ class Connection(TConn):
 
 class BalancedThreadWorker(ThreadWorker):
     slot = 0  # set by the master before the fork (config/gunicorn.conf.py's pre_fork)
+    drain_until: float | None = None  # monotonic; set by SIGTERM
 
     def init_process(self):
         # Each in the order of its deadline: every deadline is its start plus the same time.
@@ -170,7 +176,23 @@ class BalancedThreadWorker(ThreadWorker):
         if not self._may_accept():
             super().set_accept_enabled(False)
 
+    # -- stopping ------------------------------------------------------------------------------
+    def handle_exit(self, sig, frame):
+        """SIGTERM: drain first (verify/shutdown.py), then stop as gunicorn does."""
+        if self.alive and self.drain_until is None and DRAIN_SECONDS > 0:
+            shutdown.draining.set()
+            self.drain_until = time.monotonic() + DRAIN_SECONDS
+            return
+        super().handle_exit(sig, frame)
+
     def wait_for_and_dispatch_events(self, timeout):
+        if self.drain_until is not None and self.alive:
+            left = self.drain_until - time.monotonic()
+            if left <= 0:
+                # Drained: gthread's loop ends after this turn, accepts no more, and finishes
+                # what it holds (its graceful stop, which calls this again, not alive).
+                self.alive = False
+            timeout = max(0.0, min(timeout, left))
         ledger.write(self.slot, self.nr_conns)  # connections closed since are counted here
         if self.alive and not self._accepting and self.nr_conns < self.worker_connections:
             # Held back by its share only: another worker's connections may have outgrown it

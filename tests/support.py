@@ -138,15 +138,15 @@ class LiveServer(Served):
 
 class Gunicorn:
     """telverify under gunicorn, as the Procfile runs it, in a process of its own: one worker of
-    4 threads, unpinned (the machine's cores are shared), its log in `folder`. Served once
-    /healthz/ready answers."""
+    4 threads, unpinned (the machine's cores are shared), stopping without draining, its log in
+    `folder`. Served once /healthz/ready answers."""
 
     def __init__(self, folder: Path, env_factory, **settings: str):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(folder) / f"gunicorn-{self.port}.log"
         self.env = {**os.environ, **env_factory(self.url), "PORT": str(self.port), "WEB_CONCURRENCY": "1",
-                    "GUNICORN_THREADS": "4", "GUNICORN_PIN_WORKERS": "0", **settings}
+                    "GUNICORN_THREADS": "4", "GUNICORN_PIN_WORKERS": "0", "SHUTDOWN_DRAIN_SECONDS": "0", **settings}
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Gunicorn:
@@ -176,6 +176,18 @@ class Gunicorn:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(10)
+
+
+def start_over_http(base_url: str, channel: str, to: str = MOBILE) -> tuple[str, requests.Response]:
+    """A new service, and a verification started on it by plain HTTP (its answer's headers are
+    read): (the service's sid, the start's answer, 201)."""
+    auth = (API_KEY, API_SECRET)
+    service = requests.post(f"{base_url}/v2/Services", data={"FriendlyName": "Acme"}, auth=auth,
+                            timeout=10).json()["sid"]
+    started = requests.post(f"{base_url}/v2/Services/{service}/Verifications", data={"To": to, "Channel": channel},
+                            auth=auth, timeout=10)
+    assert started.status_code == 201, started.text
+    return service, started
 
 
 def raw_http(base_url: str, request: bytes) -> tuple[int, http.client.HTTPMessage, dict | bytes]:

@@ -8,9 +8,7 @@ import logging
 import re
 import time
 
-import requests
-
-from tests.support import API_KEY, API_SECRET, MOBILE, Gunicorn, code_in, make_env
+from tests.support import MOBILE, Gunicorn, code_in, make_env, start_over_http
 from verify import logs
 
 
@@ -19,12 +17,7 @@ def test_json_logs_follow_a_verification_by_the_id_of_the_call_that_started_it(t
     env = lambda url: make_env(redis_url, standin.base_url, url, LOG_FORMAT="json",  # noqa: E731
                                GUNICORN_ACCESS_LOG="-")
     with Gunicorn(tmp_path, env) as server:
-        auth = (API_KEY, API_SECRET)
-        service = requests.post(f"{server.url}/v2/Services", data={"FriendlyName": "Acme"}, auth=auth,
-                                timeout=10).json()["sid"]
-        started = requests.post(f"{server.url}/v2/Services/{service}/Verifications",
-                                data={"To": MOBILE, "Channel": "sms"}, auth=auth, timeout=10)
-        assert started.status_code == 201
+        service, started = start_over_http(server.url, "sms")
         request_id = started.headers["X-Request-Id"]
         message = standin.wait_for_message(MOBILE)
         standin.wait_for_callbacks(message["sid"], 2)

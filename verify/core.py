@@ -22,6 +22,7 @@ from .protection.windows import Limiter
 from .rate_limits import RateLimits
 from .safe_list import SafeList
 from .services import Services
+from .store import readiness
 from .store.upgrade import Adoption
 from .twilio import signatures
 from .verifications import Channel, Verifications
@@ -56,8 +57,8 @@ class Core:
     portal: Portal | None = None  # the people's own pages (verify/portal/); None unless MY_* configure them
 
     def check_store(self) -> None:
-        """Raise the store's error unless Redis answers (readiness)."""
-        self.redis.ping()
+        """Raise the store's error unless Redis takes a write and holds every script (readiness)."""
+        readiness.check(self.redis)
 
     def install(self, app: Flask) -> None:
         app.extensions[EXTENSION] = self

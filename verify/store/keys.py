@@ -269,6 +269,8 @@ def challenge(service_sid: str, identity: str, challenge_sid: str) -> str:
 
 # -- Entra External MFA (verify/eam/) --------------------------------------------------------------
 
+READINESS = f"{PREFIX}:readiness"  # string, a second's life: written by each readiness check
+
 EAM_TAG = f"{PREFIX}:{{eam}}:"
 EAM_SIGNING_KEYS = EAM_TAG + "signing-keys"
 

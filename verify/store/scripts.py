@@ -5,6 +5,11 @@ from importlib import resources
 
 import redis
 
+# Every script any store registered in this process, by its SHA-1: readiness loads into Redis
+# those it lacks (a restarted or failed-over Redis holds none), so the first requests after do
+# not each pay a NOSCRIPT and a second round trip.
+REGISTERED: dict[str, str] = {}
+
 
 def load_scripts(client: redis.Redis, names: tuple[str, ...], prefix: str = "", library: str | None = None) -> dict:
     """The scripts `lua/<prefix><name>.lua`, registered on `client`, by name. `library`: a file
@@ -16,6 +21,7 @@ def load_scripts(client: redis.Redis, names: tuple[str, ...], prefix: str = "", 
     for name in names:
         first, _, rest = (folder / f"{prefix}{name}.lua").read_text().partition("\n")
         scripts[name] = client.register_script(f"{first}\n{shared}{rest}")
+        REGISTERED[scripts[name].sha] = scripts[name].script
     return scripts
 
 
