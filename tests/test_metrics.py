@@ -175,3 +175,12 @@ def test_the_dashboard_and_the_docs_name_only_metrics_telverify_exports(redis_ur
     assert len(defined) == 8
     assert queried <= readable, queried - readable
     assert documented == defined, documented ^ defined
+
+
+def test_a_made_up_method_is_timed_as_other(redis_url, standin):
+    client = create_app(make_env(redis_url, standin.base_url, "http://localhost")).test_client()
+    for method in ("BREW", "WHEN", "GET"):
+        client.open("/healthz/live", method=method)
+    found = samples(client.get("/metrics", auth=(ADMIN_KEY, ADMIN_SECRET)).get_data(as_text=True))
+    methods = {dict(labels)["method"] for name, labels in found if name == "telverify_request_duration_seconds_count"}
+    assert "other" in methods and not methods & {"BREW", "WHEN"}

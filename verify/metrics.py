@@ -15,6 +15,7 @@ import os
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     Counter,
     Histogram,
@@ -93,7 +94,14 @@ def redis_error(kind: str) -> None:
 _latency_series: dict[tuple[str, str, int], object] = {}
 
 
+# A client may send any method name: the label takes HTTP's own, and "other" for the rest, so
+# that made-up names cannot grow the series (and this dictionary) without bound.
+METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+
+
 def answered(route: str, method: str, status: int, seconds: float) -> None:
+    if method not in METHODS:
+        method = "other"
     series = _latency_series.get((route, method, status))
     if series is None:
         series = _latency_series.setdefault((route, method, status), LATENCY.labels(route, method, str(status)))
@@ -107,5 +115,4 @@ def exposition() -> tuple[bytes, str]:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
-    from prometheus_client import REGISTRY
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
