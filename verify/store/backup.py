@@ -15,17 +15,14 @@ import redis
 from redis.cluster import RedisCluster
 
 from . import keys
+from .round_trip import text
 from .scripts import load_scripts, pairs
 
 PAGE = 500  # index entries read per round trip
 
 
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def _fields(flat: list) -> dict[str, str]:
-    return pairs([_text(item) for item in flat])
+    return pairs([text(item) for item in flat])
 
 
 class BackupStore:
@@ -49,7 +46,7 @@ class BackupStore:
         while True:
             rows = self.redis.zrangebyscore(index, low, "+inf", start=len(at_low), num=PAGE, withscores=True)
             for member, score in rows:
-                member = _text(member)
+                member = text(member)
                 if score == low and member in at_low:
                     continue
                 if score != low:
@@ -67,7 +64,7 @@ class BackupStore:
             args=[keys.entity_prefix(service_sid, identity)])
         if not found:
             return None
-        factors = [(int(float(_text(found[i + 1]))), _fields(found[i + 2])) for i in range(1, len(found), 3)]
+        factors = [(int(float(text(found[i + 1]))), _fields(found[i + 2])) for i in range(1, len(found), 3)]
         return _fields(found[0]), factors
 
     def add_entity(self, service_sid: str, identity: str, entity: dict[str, str],
@@ -81,4 +78,4 @@ class BackupStore:
                              separators=(",", ":"))])
         # Also when the identity exists: its index entry is put back should it be missing.
         self.redis.zadd(keys.entities_index(service_sid), {identity: created}, nx=True)
-        return _text(imported) == "imported"
+        return text(imported) == "imported"

@@ -11,14 +11,10 @@ from redis.cluster import RedisCluster
 
 from . import keys
 from .round_trip import for_client, hash_reply, run_script, text
-from .scripts import load_scripts, pairs
+from .scripts import flat, load_scripts, pairs
 
 SCRIPTS = ("keys_first", "keys_rollover", "signin_open", "signin_step", "signin_answer")
 CLEAN_UP_AFTER = 3600  # s a sign-in's hash outlives its expiry, so a late request is told it ended
-
-
-def _flat(fields: dict[str, str]) -> list[str]:
-    return [item for pair in fields.items() for item in pair]
 
 
 class EamStore:
@@ -57,7 +53,7 @@ class EamStore:
                     signin_ttl: int) -> bool:
         """False when the hint has opened a sign-in before."""
         return self._run("signin_open", [keys.eam_hint(hint_digest), keys.eam_signin(signin_id)],
-                         [hint_ttl, signin_ttl + CLEAN_UP_AFTER, *_flat(fields)]) == "opened"
+                         [hint_ttl, signin_ttl + CLEAN_UP_AFTER, *flat(fields)]) == "opened"
 
     def signin(self, signin_id: str) -> dict[str, str] | None:
         (raw,) = self._round_trip.send(("HGETALL", keys.eam_signin(signin_id)))
@@ -68,7 +64,7 @@ class EamStore:
     def step(self, signin_id: str, now: float, fields: dict[str, str], wrong_code: bool = False) -> tuple[str, int]:
         """('ok', wrong codes so far), or ('missing' | 'answered' | 'expired', 0) changing nothing."""
         reply = self._run("signin_step", [keys.eam_signin(signin_id)],
-                          [repr(now), "1" if wrong_code else "0", *_flat(fields)])
+                          [repr(now), "1" if wrong_code else "0", *flat(fields)])
         return reply[0], int(reply[1]) if len(reply) > 1 else 0
 
     def answer(self, signin_id: str, now: float, answer: str) -> tuple[str, dict[str, str] | None]:

@@ -12,7 +12,7 @@ from redis.cluster import RedisCluster
 
 from . import keys
 from .round_trip import for_client, hash_reply, run_script
-from .scripts import load_scripts
+from .scripts import flat, load_scripts
 
 CHALLENGE_RETENTION_SECONDS = 30 * 24 * 3600  # an ended challenge stays readable this long
 CHALLENGES_KEPT = 1000  # per entity: the newest; creating one more drops the oldest
@@ -25,10 +25,6 @@ SCRIPTS = ("entity_create", "entity_default", "entity_delete", "factor_create", 
 
 def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else value
-
-
-def _flat(fields: dict[str, str]) -> list[str]:
-    return [item for pair in fields.items() for item in pair]
 
 
 class MethodStore:
@@ -112,7 +108,7 @@ class MethodStore:
                                              keys.factors_index(service_sid, identity),
                                              keys.factor(service_sid, identity, factor_sid)],
                            [entity_sid, factor_sid, repr(now), FACTORS_PER_ENTITY,
-                            keys.entity_prefix(service_sid, identity), kind, *_flat(fields)])
+                            keys.entity_prefix(service_sid, identity), kind, *flat(fields)])
         if result[0] in ("full", "duplicate"):
             return result[0]
         if result[1] == "1":
@@ -135,7 +131,7 @@ class MethodStore:
         return self._run("factor_update", [keys.entity(service_sid, identity),
                                            keys.factor(service_sid, identity, factor_sid)],
                          [factor_sid, repr(now), "" if counter is None else counter, max_attempts,
-                          *_flat(changes)])[0]
+                          *flat(changes)])[0]
 
     def reseal(self, service_sid: str, identity: str, factor_sid: str, sealed: str, key_id: str, resealed: str
                ) -> bool:
@@ -165,7 +161,7 @@ class MethodStore:
                           [sid, factor_sid, repr(now), repr(expires), "" if counter is None else counter,
                            CHALLENGE_RETENTION_SECONDS, CHALLENGES_KEPT, details, hidden,
                            keys.entity_prefix(service_sid, identity), "1" if unverified_too else "0", found_with,
-                           *_flat(fields)])
+                           *flat(fields)])
         if len(reply) == 1:
             return reply[0], None
         return reply[0], dict(zip(("sid", "ca", "ua", "df"), reply[1:]))

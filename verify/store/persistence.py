@@ -18,6 +18,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from .connection import STORE_ERRORS
+from .round_trip import text
 
 log = logging.getLogger("telverify.persistence")
 
@@ -44,13 +45,9 @@ def _name(client: redis.Redis) -> str:
     return options.get("path") or f"{options.get('host')}:{options.get('port')}"
 
 
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def judge(node: str, config: dict) -> Finding:
     """What a node's `CONFIG GET` answer of appendonly, appendfsync and save means."""
-    config = {_text(name): _text(value) for name, value in config.items()}
+    config = {text(name): text(value) for name, value in config.items()}
     if "appendonly" not in config:
         return Finding(node, None, f"Redis at {node} did not say how it persists (CONFIG GET answered "
                                    f"{sorted(config)})")

@@ -9,7 +9,7 @@ from redis.cluster import RedisCluster
 
 from . import keys
 from .round_trip import hash_reply
-from .scripts import load_scripts
+from .scripts import flat, load_scripts
 
 
 class PortalStore:
@@ -26,7 +26,7 @@ class PortalStore:
 
     def update_session(self, digest: str, fields: dict[str, str]) -> bool:
         """Set fields of a session that still exists (False: it has ended)."""
-        args = [item for pair in fields.items() for item in pair]
+        args = flat(fields)
         return self._scripts["session_update"](keys=[keys.my_session(digest)], args=args) == 1
 
     def session(self, digest: str) -> dict[str, str] | None:

@@ -25,6 +25,11 @@ def load_scripts(client: redis.Redis, names: tuple[str, ...], prefix: str = "", 
     return scripts
 
 
+def flat(fields: dict[str, str]) -> list[str]:
+    """`fields` as a script's arguments: field, value, field, value, ... (the inverse of pairs)."""
+    return [item for pair in fields.items() for item in pair]
+
+
 def pairs(flat: list) -> dict[str, str]:
     """A flat [field, value, ...] reply (HGETALL inside a script) as a dict."""
     return dict(zip(flat[::2], flat[1::2]))

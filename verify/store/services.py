@@ -7,7 +7,7 @@ from redis.cluster import RedisCluster
 from ..model import service_from_redis, service_to_redis
 from ..sids import NumberTags
 from . import keys
-from .scripts import load_scripts
+from .scripts import flat, load_scripts
 
 FRAUD_BLOCK_SECONDS = 90 * 24 * 3600  # a number reported as fraud is left alone this long
 
@@ -49,7 +49,7 @@ class ServiceStore:
 
     def update_service(self, sid: str, settings: dict, now: float) -> bool:
         fields = service_to_redis({**settings, "date_updated": now})
-        args = [item for pair in fields.items() for item in pair]
+        args = flat(fields)
         return bool(self._scripts["update_service"](keys=[keys.service(sid)], args=args))
 
     def delete_service(self, sid: str, account_sid: str) -> bool:
