@@ -96,7 +96,6 @@ class Settings:
     secret_key_previous: str | None  # what SECRET_KEY was before a rotation: its sealed values still open
     log_level: str
     log_format: str  # plain | json (verify/logs.py)
-    shutdown_drain_seconds: int  # a stopping worker serves this long with readiness failing
     voice_names: dict[str, str]  # language -> Twilio <Say voice>, e.g. {"en": "Polly.Amy"}
     trusted_proxies: int  # reverse proxies in front that append to X-Forwarded-For
     auth_failures_before_delay: int  # failed Basic auths per address per window before slowing
@@ -412,8 +411,9 @@ def load_settings(env=None) -> Settings:
         problems.append(f"METRICS_CREDENTIALS: '{key_id}' is also in API_CREDENTIALS or ADMIN_CREDENTIALS; a "
                         "scraper's id is its own")
     audit_days = _whole_number(env, "AUDIT_RETENTION_DAYS", 400, 1, 3650, problems)
-    # Read by gunicorn's workers (config/workers.py); checked here, where a wrong value stops the start.
-    drain_seconds = _whole_number(env, "SHUTDOWN_DRAIN_SECONDS", 5, 0, 15, problems)
+    # Read by gunicorn's workers (config/workers.py), not the app; checked here, where a wrong
+    # value stops the start.
+    _whole_number(env, "SHUTDOWN_DRAIN_SECONDS", 5, 0, 15, problems)
 
     secret_key = required("SECRET_KEY")
     if secret_key and len(secret_key) < 32:
@@ -462,7 +462,6 @@ def load_settings(env=None) -> Settings:
         secret_key_previous=secret_key_previous,
         log_level=log_level,
         log_format=log_format,
-        shutdown_drain_seconds=drain_seconds,
         voice_names=voice_names,
         trusted_proxies=trusted_proxies,
         auth_failures_before_delay=auth_delay,

@@ -267,9 +267,12 @@ def challenge(service_sid: str, identity: str, challenge_sid: str) -> str:
     return entity_prefix(service_sid, identity) + "c:" + challenge_sid
 
 
-# -- Entra External MFA (verify/eam/) --------------------------------------------------------------
+# -- readiness (store/readiness.py) ---------------------------------------------------------------
 
 READINESS = f"{PREFIX}:readiness"  # string, a second's life: written by each readiness check
+
+
+# -- Entra External MFA (verify/eam/) --------------------------------------------------------------
 
 EAM_TAG = f"{PREFIX}:{{eam}}:"
 EAM_SIGNING_KEYS = EAM_TAG + "signing-keys"
