@@ -190,6 +190,24 @@ def start_over_http(base_url: str, channel: str, to: str = MOBILE) -> tuple[str,
     return service, started
 
 
+def at_once(requests_to_send: list[tuple[str, dict]], auth=(API_KEY, API_SECRET)) -> list[requests.Response]:
+    """POST every (url, form) at the same instant, each from its own thread and connection: the
+    answers, in order."""
+    barrier = threading.Barrier(len(requests_to_send))
+    answers: list = [None] * len(requests_to_send)
+
+    def send(index, url, form):
+        barrier.wait()
+        answers[index] = requests.post(url, data=form, auth=auth, timeout=30)
+
+    threads = [threading.Thread(target=send, args=(index, *pair)) for index, pair in enumerate(requests_to_send)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
 def raw_http(base_url: str, request: bytes) -> tuple[int, http.client.HTTPMessage, dict | bytes]:
     """Send `request`, bytes exactly as written (what no HTTP library would send: raw bytes in a
     header, a chunked body), to the server at `base_url` on a connection of its own: (the status,

@@ -5,24 +5,12 @@ from collections import Counter
 import redis
 import requests
 
-from tests.support import API_KEY, API_SECRET, MOBILE, code_in, stored_checks
+from tests.support import API_KEY, API_SECRET, MOBILE, at_once, code_in, stored_checks
 
 
 def burst(url: str, forms: list[dict]) -> list[requests.Response]:
-    """Send every form at the same instant, each from its own thread and connection."""
-    barrier = threading.Barrier(len(forms))
-    answers: list = [None] * len(forms)
-
-    def send(index, form):
-        barrier.wait()
-        answers[index] = requests.post(url, data=form, auth=(API_KEY, API_SECRET), timeout=30)
-
-    threads = [threading.Thread(target=send, args=pair) for pair in enumerate(forms)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
+    """Send every form to `url` at the same instant."""
+    return at_once([(url, form) for form in forms])
 
 
 def outcomes(answers) -> Counter:
@@ -126,40 +114,3 @@ def test_a_number_limit_lets_exactly_its_amount_through(live, service, standin):
     assert Counter(a.status_code for a in answers) == Counter({201: 3, 429: 47})
     assert {a.json()["code"] for a in answers if a.status_code == 429} == {60203}
     assert len(standin.requests(MOBILE)) == 3
-
-
-def test_a_rate_limit_bucket_lets_exactly_its_max_through_across_app_instances(live, redis_url, standin):
-    """Verify's programmable rate limits: a bucket of 5 and fifty simultaneous starts for fifty
-    numbers with the same end-user address, spread over two app instances (two connection
-    pools, as two gunicorn workers have): exactly 5 go out, the rest are 429 20429."""
-    from tests.support import LiveServer, make_env
-
-    auth = (API_KEY, API_SECRET)
-    service = requests.post(f"{live.url}/v2/Services", data={"FriendlyName": "Acme"}, auth=auth).json()["sid"]
-    limit = requests.post(f"{live.url}/v2/Services/{service}/RateLimits", data={"UniqueName": "end_user_ip"},
-                          auth=auth).json()["sid"]
-    bucket = requests.post(f"{live.url}/v2/Services/{service}/RateLimits/{limit}/Buckets",
-                           data={"Max": "5", "Interval": "60"}, auth=auth)
-    assert bucket.status_code == 201, bucket.text
-    numbers = [f"+4474001{index:05d}" for index in range(50)]
-    with LiveServer(lambda url: make_env(redis_url, standin.base_url, url)) as second:
-        barrier = threading.Barrier(50)
-        answers: list = [None] * 50
-
-        def send(index):
-            base = (live.url, second.url)[index % 2]
-            barrier.wait()
-            answers[index] = requests.post(
-                f"{base}/v2/Services/{service}/Verifications", auth=auth, timeout=30,
-                data={"To": numbers[index], "Channel": "sms", "RateLimits": '{"end_user_ip": "203.0.113.7"}'})
-
-        threads = [threading.Thread(target=send, args=(i,)) for i in range(50)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    assert Counter(a.status_code for a in answers) == Counter({201: 5, 429: 45})
-    refusals = [a for a in answers if a.status_code == 429]
-    assert {a.json()["code"] for a in refusals} == {20429}
-    assert all(int(a.headers["Retry-After"]) >= 1 for a in refusals)
-    assert sum(len(standin.requests(number)) for number in numbers) == 5  # nothing refused reached Twilio
