@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,10 +28,22 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from requests.adapters import HTTPAdapter
+from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
 from config import ConfigError, load_settings
-from tests.support import API_KEY, API_SECRET, AUTH_TOKEN, MOBILE, ROOT, Gunicorn, free_port, make_env, verify_client
+from tests.support import (
+    API_KEY,
+    API_SECRET,
+    AUTH_TOKEN,
+    MOBILE,
+    ROOT,
+    Gunicorn,
+    free_port,
+    make_env,
+    run_call,
+    verify_client,
+)
 from verify.form_request import MAX_BODY
 
 NGINX = "/usr/sbin/nginx"  # Debian's, installed by ./dev test
@@ -156,10 +169,39 @@ def listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+@contextmanager
+def nginx(folder: Path, https_port: int, http_port: int, upstream_port: int):
+    """Debian's nginx with the README's configuration, its name localhost, on these ports of
+    127.0.0.1, in front of 127.0.0.1:`upstream_port`: the test CA's certificate."""
+    _, chain, key = make_certificates(folder)
+    site = substituted(readme_block("nginx"), {
+        "/etc/letsencrypt/live/verify.example.com/fullchain.pem": str(chain),
+        "/etc/letsencrypt/live/verify.example.com/privkey.pem": str(key),
+        "/var/log/nginx/telverify.access.log": str(folder / "access.log"),
+        "verify.example.com": "localhost",
+        "listen 443 ssl;": f"listen 127.0.0.1:{https_port} ssl;",
+        "listen 80;": f"listen 127.0.0.1:{http_port};",
+        "server 127.0.0.1:8000;": f"server 127.0.0.1:{upstream_port};",
+    })
+    main = nginx_configuration(folder, site)
+    with (folder / "nginx.out").open("w") as out:
+        process = subprocess.Popen([NGINX, "-p", str(folder), "-c", str(main), "-e", str(folder / "error.log")],
+                                   stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while not (listening(https_port) and listening(http_port)):
+            assert process.poll() is None, (folder / "nginx.out").read_text() + (folder / "error.log").read_text()
+            assert time.monotonic() < deadline, "nginx did not listen within 30 s"
+            time.sleep(0.05)
+        yield
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory, redis_url, standin):
     folder = tmp_path_factory.mktemp("proxy")
-    ca, chain, key = make_certificates(folder)
     https_port, http_port = free_port(), free_port()
     public = f"https://localhost:{https_port}"
     unit = unit_service()
@@ -170,33 +212,12 @@ def proxied(tmp_path_factory, redis_url, standin):
     env = lambda url: make_env(redis_url, standin.base_url, public,  # noqa: E731
                                AUTH_FAILURES_BEFORE_DELAY=str(FAILURES_BEFORE_BLOCK),
                                AUTH_FAILURES_BEFORE_BLOCK=str(FAILURES_BEFORE_BLOCK))
-    with Gunicorn(folder, env, **environment) as server, pytest.MonkeyPatch.context() as patch:
-        site = substituted(readme_block("nginx"), {
-            "/etc/letsencrypt/live/verify.example.com/fullchain.pem": str(chain),
-            "/etc/letsencrypt/live/verify.example.com/privkey.pem": str(key),
-            "/var/log/nginx/telverify.access.log": str(folder / "access.log"),
-            "verify.example.com": "localhost",
-            "listen 443 ssl;": f"listen 127.0.0.1:{https_port} ssl;",
-            "listen 80;": f"listen 127.0.0.1:{http_port};",
-            "server 127.0.0.1:8000;": f"server 127.0.0.1:{server.port};",
-        })
-        main = nginx_configuration(folder, site)
-        with (folder / "nginx.out").open("w") as out:
-            nginx = subprocess.Popen([NGINX, "-p", str(folder), "-c", str(main), "-e", str(folder / "error.log")],
-                                     stdout=out, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 30
-            while not (listening(https_port) and listening(http_port)):
-                assert nginx.poll() is None, (folder / "nginx.out").read_text() + (folder / "error.log").read_text()
-                assert time.monotonic() < deadline, "nginx did not listen within 30 s"
-                time.sleep(0.05)
-            # The stand-in plays Twilio in this process: its webhooks, sent to PUBLIC_BASE_URL,
-            # trust the test CA, as Twilio trusts a public CA.
-            patch.setenv("SSL_CERT_FILE", str(ca))
-            yield Proxied(public, f"http://127.0.0.1:{http_port}", ca, folder / "access.log", server)
-        finally:
-            nginx.terminate()
-            nginx.wait(30)
+    with (Gunicorn(folder, env, **environment) as server, nginx(folder, https_port, http_port, server.port),
+          pytest.MonkeyPatch.context() as patch):
+        # The stand-in plays Twilio in this process: its webhooks, sent to PUBLIC_BASE_URL,
+        # trust the test CA, as Twilio trusts a public CA.
+        patch.setenv("SSL_CERT_FILE", str(folder / "ca.pem"))
+        yield Proxied(public, f"http://127.0.0.1:{http_port}", folder / "ca.pem", folder / "access.log", server)
     # No request through the proxy failed, in telverify or between nginx and gunicorn.
     assert not re.search(r'" 5\d\d ', (folder / "access.log").read_text()), (folder / "access.log").read_text()
     assert "Traceback" not in server.log(), server.log()
@@ -218,6 +239,10 @@ def test_the_sdk_starts_a_verification_and_twilios_signed_reports_pass_through_t
     # and the signature still holds, checked against PUBLIC_BASE_URL.
     assert all(r["url"].startswith(proxied.url + "/sms/status?") for r in reports), reports
     assert [r.get("http_status") for r in reports] == [204, 204], reports
+    # The reports carry the start's request id, nginx's: its log and telverify's follow the
+    # verification under one id.
+    request_id = re.search(r"[?&]rid=([0-9a-f]{32})(?:&|$)", reports[0]["url"]).group(1)
+    assert f'"POST /v2/Services/{service.sid}/Verifications HTTP/1.1" 201' in proxied.accessed(f"rid={request_id}")
     fetched = sdk.verify.v2.services(service.sid).verifications(verification.sid).fetch()
     assert fetched.send_code_attempts[0]["delivery_status"] == "delivered"
 
@@ -234,6 +259,21 @@ def test_the_sdk_starts_a_verification_and_twilios_signed_reports_pass_through_t
     assert answer(RequestValidator("another-auth-token-0123456789ab").compute_signature(url, form)) == 403
     assert answer(RequestValidator(AUTH_TOKEN).compute_signature(proxied.gunicorn.url + path, form)) == 403
     assert answer(RequestValidator(AUTH_TOKEN).compute_signature("http" + url[len("https"):], form)) == 403
+
+
+def test_a_call_runs_on_twilios_signed_voice_webhooks_through_the_proxy(proxied, standin):
+    """Each of the call's webhooks (its TwiML, the keys pressed, its status) is signed for the
+    public https URL and checked by gunicorn behind nginx: one refused would end the call early,
+    with an apology and nothing approved."""
+    standin.set_callee(MOBILE, answer="human", keys=["#"])
+    sdk = verify_client(proxied.url)
+    sdk.http_client.session.verify = str(proxied.ca)
+    service = sdk.verify.v2.services.create(friendly_name="Acme")
+    verification = sdk.verify.v2.services(service.sid).verifications.create(to=MOBILE, channel="call_approve")
+    call = run_call(standin, MOBILE)
+    assert call["said"][-1] == "Thank you. Your sign-in is approved. Goodbye.", call["said"]
+    fetched = sdk.verify.v2.services(service.sid).verifications(verification.sid).fetch()
+    assert fetched.status == "approved"
 
 
 def locked_out(answer: requests.Response, address: str) -> bool:
@@ -283,8 +323,24 @@ def test_nginx_takes_every_body_telverify_takes_and_refuses_larger_ones(proxied)
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
 
     largest = post(MAX_BODY)  # telverify's own answer: the name is too long
-    assert largest.status_code == 400 and largest.headers["Content-Type"] == "application/json", largest.text
-    assert post(MAX_BODY + 1).status_code == 413
+    assert largest.status_code == 400 and "FriendlyName" in largest.json()["message"], largest.text
+    refused = post(MAX_BODY + 1)  # nginx's, in telverify's words
+    assert refused.status_code == 413 and refused.headers["Content-Type"] == "application/json"
+    assert refused.json() == {"code": 60200, "message": "Request Entity Too Large: the body is over 64 KB.",
+                              "more_info": "https://www.twilio.com/docs/errors/60200", "status": 413}
+
+
+def test_with_gunicorn_stopped_the_sdk_hears_telverifys_503(tmp_path):
+    """nginx's 502 in Twilio's error shape, as telverify's own 503, 20503: what an application
+    already retries."""
+    https_port, http_port, stopped = free_port(), free_port(), free_port()  # nothing listens on `stopped`
+    with nginx(tmp_path, https_port, http_port, stopped):
+        sdk = verify_client(f"https://localhost:{https_port}")
+        sdk.http_client.session.verify = str(tmp_path / "ca.pem")
+        with pytest.raises(TwilioRestException) as raised:
+            sdk.verify.v2.services.create(friendly_name="Acme")
+    assert (raised.value.status, raised.value.code) == (503, 20503)
+    assert "a change may have been applied" in raised.value.msg
 
 
 def test_plain_http_is_sent_to_https(proxied):
