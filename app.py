@@ -16,6 +16,7 @@ import sms
 import voice
 from config import ConfigError, Settings, load_settings
 from verify import admin, api, errors, logs, metrics, shutdown
+from verify.api import openapi
 from verify.api.auth import require_metrics_credentials
 from verify.audit import AuditLog
 from verify.codes import CodeBook
@@ -96,6 +97,7 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
 
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(openapi.bp)  # GET /openapi.json, without credentials
     app.register_blueprint(sms.bp)
     app.register_blueprint(voice.bp)
     if settings.eam is not None:  # off: its paths answer 404 as any unknown path does
