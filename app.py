@@ -114,8 +114,9 @@ def create_app(settings: Settings | dict | None = None) -> Flask:
 
 
 def _build_core(settings: Settings) -> Core:
-    redis_client = connect(settings.redis_url)
-    limiter = Limiter(settings.redis_url)  # every rate-limit window (verify/protection/windows.py)
+    redis_client = connect(settings.redis_url, settings.redis_sentinel_password)
+    # Every rate-limit window (verify/protection/windows.py).
+    limiter = Limiter(settings.redis_url, sentinel_password=settings.redis_sentinel_password)
     # The process's threads that may wait on Twilio at once: every request to Twilio holds one.
     carrier = CarrierSlots(settings.twilio_threads_per_worker, settings.twilio_timeout_seconds)
     twilio_client = make_twilio_client(settings, carrier)

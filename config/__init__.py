@@ -17,12 +17,12 @@ from verify import locales
 from verify.accounts import Credential, parse_credentials
 from verify.protection import rules
 from verify.protection.rules import AllowedCountries
-from verify.store import connection
+from verify.store import connection, sentinel
 
 DEFAULT_TWILIO_API_BASE_URL = "https://api.twilio.com"
 DEFAULT_GUNICORN_THREADS = "32"  # config/gunicorn.conf.py's threads per worker process
 SECRET_NAMES = ("TWILIO_AUTH_TOKEN", "API_CREDENTIALS", "ADMIN_CREDENTIALS", "METRICS_CREDENTIALS", "SECRET_KEY",
-                "SECRET_KEY_PREVIOUS", "MY_DEMO_PEOPLE", "MY_OIDC_CLIENT_SECRET")
+                "SECRET_KEY_PREVIOUS", "MY_DEMO_PEOPLE", "MY_OIDC_CLIENT_SECRET", "REDIS_SENTINEL_PASSWORD")
 
 
 class ConfigError(Exception):
@@ -107,6 +107,7 @@ class Settings:
     # Refuse to start unless Redis keeps an append-only file (verify/store/persistence.py).
     require_redis_persistence: bool = False
     redis_persistence_confirmed: bool = False  # the provider confirmed it where CONFIG is refused
+    redis_sentinel_password: str | None = None  # the Sentinels' own requirepass (redis+sentinel:// URLs)
     eam: EamSettings | None = None  # Entra External MFA; None: off, its routes answer 404
     my: MySettings | None = None  # the people's own pages; None: off, /my/ answers 404
 
@@ -348,14 +349,22 @@ def load_settings(env=None) -> Settings:
         return value or ""
 
     redis_url = _read(env, "REDIS_URL") or "redis://127.0.0.1:6379/0"
-    if urlsplit(redis_url).scheme not in connection.SCHEMES:
-        problems.append("REDIS_URL must start with redis://, rediss:// or unix://, or for a Redis Cluster "
-                        "redis+cluster:// or rediss+cluster://")
-    else:
+    redis_scheme = redis_url.partition("://")[0]  # urlsplit refuses a Sentinel URL's IPv6 hosts
+    if redis_scheme not in connection.SCHEMES:
+        problems.append("REDIS_URL must start with redis://, rediss:// or unix://, for a Redis Cluster "
+                        "redis+cluster:// or rediss+cluster://, or for Redis Sentinel redis+sentinel:// or "
+                        "rediss+sentinel://")
+    elif redis_scheme in connection.CLUSTER_SCHEMES + sentinel.SCHEMES:
+        kind, parse = (("a Redis Cluster's", connection.cluster_node) if redis_scheme in connection.CLUSTER_SCHEMES
+                       else ("a Redis Sentinel", sentinel.target))
         try:
-            connection.cluster_node(redis_url)
+            parse(redis_url)
         except ValueError as exc:
-            problems.append(f"REDIS_URL: a Redis Cluster's URL {exc}")
+            problems.append(f"REDIS_URL: {kind} URL {exc}")
+    sentinel_password = _read(env, "REDIS_SENTINEL_PASSWORD") or None
+    if sentinel_password and redis_scheme not in sentinel.SCHEMES:
+        problems.append("REDIS_SENTINEL_PASSWORD is the Sentinels' password: it needs a redis+sentinel:// or "
+                        "rediss+sentinel:// REDIS_URL")
     require_persistence = _flag(env, "REQUIRE_REDIS_PERSISTENCE", problems,
                                 "refuse to start unless Redis keeps an append-only file")
     persistence_confirmed = _flag(env, "REDIS_PERSISTENCE_CONFIRMED", problems,
@@ -472,6 +481,7 @@ def load_settings(env=None) -> Settings:
         allowed_countries=allowed,
         require_redis_persistence=require_persistence,
         redis_persistence_confirmed=persistence_confirmed,
+        redis_sentinel_password=sentinel_password,
         eam=eam,
         my=my,
     )

@@ -18,7 +18,7 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from tests.support import redis_server
+from tests.support import Started, redis_server
 
 SLOTS = 16384
 MASTERS = 3
@@ -33,7 +33,7 @@ def free_ports(count: int) -> list[int]:
         return [sock.getsockname()[1] for sock in sockets]
 
 
-class LocalCluster:
+class LocalCluster(Started):
     """Three masters on free ports of 127.0.0.1, without replicas, each with its own folder and
     cluster config file. Only `username` may connect, with `password` (the default user is
     off), so a client that drops the URL's credentials fails. `url` is REDIS_URL for
@@ -54,14 +54,6 @@ class LocalCluster:
     @property
     def _credentials(self) -> str:
         return f"{quote(self.username, safe='')}:{quote(self.password, safe='')}"
-
-    def __enter__(self) -> "LocalCluster":
-        try:
-            self._start()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
 
     def __exit__(self, *exc) -> None:
         for process in self.processes:

@@ -88,6 +88,25 @@ def redis_server(folder: str, options: list[str], url: str, persistence=DURABLE)
     pytest.exit("the test redis-server did not start", returncode=3)
 
 
+class Started:
+    """Processes started by `_start` when entered, stopped by `__exit__`, which also cleans up
+    after a start that fails half-way."""
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        try:
+            self._start()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        raise NotImplementedError
+
+
 def make_env(redis_url: str, standin_url: str, public_base_url: str, **overrides) -> dict:
     env = {
         "REDIS_URL": redis_url,

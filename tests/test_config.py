@@ -27,7 +27,7 @@ from tests.support import (
     create_app,
     make_env,
 )
-from verify.store import connection
+from verify.store import connection, sentinel
 
 MESSAGING_SID = "MG" + "0123456789abcdef" * 2
 
@@ -145,6 +145,13 @@ def test_every_problem_is_reported_at_once():
     ({"REDIS_URL": "rediss+cluster://10.0.0.5:7000,10.0.0.6:7000"}, "REDIS_URL"),
     ({"REDIS_URL": "redis+cluster://10.0.0.5:7000?ssl_cert_reqs=none"}, "REDIS_URL"),
     ({"REDIS_URL": "redis+cluster://10.0.0.5:70000"}, "REDIS_URL"),
+    ({"REDIS_URL": "redis+sentinel://10.0.0.5:26379"}, "REDIS_URL"),  # no master name
+    ({"REDIS_URL": "redis+sentinel://10.0.0.5:26379/primary/zero"}, "REDIS_URL"),
+    ({"REDIS_URL": "redis+sentinel://10.0.0.5:26379/primary/0/extra"}, "REDIS_URL"),
+    ({"REDIS_URL": "redis+sentinel://10.0.0.5:26379,10.0.0.6:99999/primary"}, "REDIS_URL"),
+    ({"REDIS_URL": "redis+sentinel://10.0.0.5:26379,/primary"}, "REDIS_URL"),  # an empty entry
+    ({"REDIS_URL": "rediss+sentinel://10.0.0.5/primary?ssl_cert_reqs=none"}, "REDIS_URL"),
+    ({"REDIS_SENTINEL_PASSWORD": "sentinel-secret"}, "REDIS_SENTINEL_PASSWORD"),  # without Sentinels
     ({"TWILIO_FROM_NUMBER": "5017122661"}, "TWILIO_FROM_NUMBER"),
     ({"TWILIO_MESSAGING_SERVICE_SID": "MG123"}, "TWILIO_MESSAGING_SERVICE_SID"),
 ])
@@ -197,6 +204,23 @@ def test_a_redis_cluster_is_named_by_one_node():
     assert connection.cluster_node("redis://10.0.0.5:7000/0") is None
     message = problems_of(valid_env(REDIS_URL="redis+cluster://10.0.0.5:7000/1"))
     assert "REDIS_URL" in message and "database 0" in message
+
+
+def test_redis_sentinel_is_named_by_its_sentinels_and_the_primarys_name():
+    url = "rediss+sentinel://telverify:p%40ss%3Aw@10.0.0.5:26380,sentinel.internal,[2001:db8::7]:26381/orders%2Fmain/2"
+    settings = load_settings(valid_env(REDIS_URL=url, REDIS_SENTINEL_PASSWORD="sentinel-secret"))
+    assert (settings.redis_url, settings.redis_sentinel_password) == (url, "sentinel-secret")
+    found = sentinel.target(url)
+    assert found.sentinels == (("10.0.0.5", 26380), ("sentinel.internal", 26379), ("2001:db8::7", 26381))
+    assert (found.master, found.db, found.username, found.password, found.tls) == \
+        ("orders/main", 2, "telverify", "p@ss:w", True)
+    # The URL's credentials are the data nodes'; the Sentinels get their own password, or none.
+    assert found.data_options({}, None)["password"] == "p@ss:w"
+    assert found.sentinel_options({}, None, None)["password"] is None
+    assert sentinel.target("redis+sentinel://10.0.0.5/primary").db == 0
+    assert sentinel.target("redis+cluster://10.0.0.5:7000") is None
+    message = problems_of(valid_env(REDIS_URL="redis+sentinel://10.0.0.5:26379"))
+    assert "REDIS_URL: a Redis Sentinel URL must be redis+sentinel://" in message and "master name" in message
 
 
 def test_twilio_threads_per_worker_are_three_quarters_of_gunicorns_threads_by_default_and_never_all():

@@ -31,8 +31,8 @@ from limits import RateLimitItem
 from limits.storage import RedisClusterStorage, RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from ..store import keys
-from ..store.connection import TIMEOUTS, cluster_node
+from ..store import keys, sentinel
+from ..store.connection import TIMEOUTS, cluster_node, connect
 
 __all__ = ["Limiter", "Refusal"]
 
@@ -65,10 +65,17 @@ class Refusal(int):
 
 
 class Limiter:
-    def __init__(self, redis_url: str, *, key_prefix: str = keys.LIMITS_NAMESPACE):
+    def __init__(self, redis_url: str, *, sentinel_password: str | None = None,
+                 key_prefix: str = keys.LIMITS_NAMESPACE):
         # The same Redis as the store's, with the same short timeouts: a hung Redis is a 503.
         node = cluster_node(redis_url)
-        if node is None:  # redis, rediss, unix: to redis.from_url, as the store's
+        if sentinel.target(redis_url) is not None:
+            # A pool made as the store's, which follows the primary after a failover. The
+            # library's own RedisSentinelStorage would send the data nodes' password to the
+            # Sentinels too, and keep its connections to a demoted primary until it is reconfigured.
+            pool = connect(redis_url, sentinel_password).connection_pool
+            self.storage = RedisStorage("redis://", connection_pool=pool, key_prefix=key_prefix)
+        elif node is None:  # redis, rediss, unix: to redis.from_url, as the store's
             self.storage = RedisStorage(redis_url, key_prefix=key_prefix, health_check_interval=30, **TIMEOUTS)
         else:
             # The library reads only the node's address from its URL; the credentials, TLS and

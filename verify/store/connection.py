@@ -1,4 +1,5 @@
-"""The Redis client of a process, from REDIS_URL: one Redis, or a Redis Cluster.
+"""The Redis client of a process, from REDIS_URL: one Redis, a Redis Cluster, or the primary
+that Redis Sentinel names (`sentinel.py`).
 
 A cluster is named by any one of its nodes, `redis+cluster://[user:password@]host:port` (TLS:
 `rediss+cluster://`); the client asks that node for the others and for which holds each slot.
@@ -14,6 +15,8 @@ from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException
 from redis.retry import Retry
 
+from . import sentinel
+
 # Short timeouts: a Redis that hangs turns into a clear 503, not a Twilio webhook timeout.
 TIMEOUTS = {"socket_timeout": 2, "socket_connect_timeout": 2}
 
@@ -24,7 +27,7 @@ TIMEOUTS = {"socket_timeout": 2, "socket_connect_timeout": 2}
 SINGLE_RETRY = Retry(NoBackoff(), 0)
 
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")  # rediss: TLS
-SCHEMES = ("redis", "rediss", "unix", *CLUSTER_SCHEMES)
+SCHEMES = ("redis", "rediss", "unix", *CLUSTER_SCHEMES, *sentinel.SCHEMES)
 
 # What a failing store raises. A cluster client also raises RedisClusterException, which is not
 # a RedisError, when no node it knows holds a key's slot (a shard down without a replica).
@@ -72,9 +75,13 @@ def cluster_node(url: str) -> ClusterNode | None:
                        parts.scheme == "rediss+cluster")
 
 
-def connect(url: str) -> redis.Redis | RedisCluster:
+def connect(url: str, sentinel_password: str | None = None) -> redis.Redis | RedisCluster:
     """A client for REDIS_URL. A cluster client reads the cluster's slots from the node at once,
-    so it raises when no node answers; a single Redis is first reached by the first command."""
+    so it raises when no node answers; a single Redis, or Sentinel's primary, is first reached by
+    the first command."""
+    sentinels = sentinel.target(url)
+    if sentinels is not None:
+        return sentinel.connect(sentinels, sentinel_password, TIMEOUTS, SINGLE_RETRY)
     node = cluster_node(url)
     if node is None:
         return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30, retry=SINGLE_RETRY,

@@ -5,6 +5,7 @@ kept for good, and only Redis holds them. The append-only file (AOF) written to 
 (`appendfsync everysec`) or on every write (`always`) loses a second of changes at most when Redis
 or its machine stops; RDB snapshots alone lose every change since the last snapshot, and with
 neither a restart loses everything. Every primary is asked (`CONFIG GET`): each holds its own share.
+Behind Redis Sentinel, the primary it names at start is asked.
 
 A managed Redis may refuse CONFIG (renamed away, or not granted to the user): persistence is then
 unknown, and the operator confirms it with the provider (REDIS_PERSISTENCE_CONFIRMED).
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 import redis
 from redis.cluster import RedisCluster
+from redis.sentinel import SentinelConnectionPool
 
 from .connection import STORE_ERRORS
 from .round_trip import text
@@ -41,7 +43,11 @@ class Finding:
 
 
 def _name(client: redis.Redis) -> str:
-    options = client.connection_pool.connection_kwargs
+    pool = client.connection_pool
+    if isinstance(pool, SentinelConnectionPool):  # the node the Sentinels name now
+        host, port = pool.get_master_address()
+        return f"{host}:{port} (the Sentinels' primary {pool.service_name})"
+    options = pool.connection_kwargs
     return options.get("path") or f"{options.get('host')}:{options.get('port')}"
 
 

@@ -39,6 +39,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .sentinel import WatchedPool
+
 IDLE_SECONDS = 1.0  # a connection unused this long is looked at before it is used again
 
 
@@ -48,6 +50,7 @@ class RoundTrip:
         self._new_connection = functools.partial(pool.connection_class, **pool.connection_kwargs)
         self._timeout = pool.connection_kwargs.get("socket_timeout")
         self._local = threading.local()
+        self._watched = pool if isinstance(pool, WatchedPool) else None  # a primary Sentinel names
 
     def _connection(self):
         local = self._local
@@ -58,6 +61,8 @@ class RoundTrip:
                 and select.select([connection._sock], [], [], 0)[0]):
             # Readable before anything was sent: closed by Redis (or holding stray bytes).
             connection.disconnect()
+        if connection._sock is not None and self._watched is not None and not self._watched.reaches_primary(connection):
+            connection.disconnect()  # a primary since demoted: its writes would be lost
         if connection._sock is None:  # new, or dropped after an error
             connection.connect()  # the handshake (AUTH, SELECT...) under the client's own timeouts
         if connection._sock is not getattr(local, "tuned", None):
