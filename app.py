@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from pathlib import Path
 
 import redis
@@ -166,6 +167,8 @@ def _register_metrics(app: Flask) -> None:
     @app.get("/metrics")
     def scrape():
         require_metrics_credentials()
+        # Expiries this process had due, counted before it answers (verify/expiries.py).
+        core().verifications.expiries.count_due(time.time())
         body, content_type = metrics.exposition()
         return body, 200, {"Content-Type": content_type}
 

@@ -35,6 +35,7 @@ from tests.support import (
     run_call,
     stored_checks,
 )
+from verify.core import Core
 from verify.sids import NumberTags
 from verify.store import keys
 from verify.store.connection import connect
@@ -178,6 +179,20 @@ def test_sms_verifications_on_every_node(sdk, service, standin, cluster):
         # The number's state and its approved verification's record, in one key: the working hash
         # (the code) ended with the verification.
         assert mine == [keys.number(service.sid, TAGS(number))]
+
+
+def test_the_statuses_of_verifications_on_every_node_in_one_round_trip(live, sdk, service, cluster):
+    """What counts expiries (verify/expiries.py) reads: verifications in every node's slots,
+    through one cluster pipeline."""
+    started = [verifications(sdk, service).create(to=number, channel="sms") for number in spread(cluster, service.sid)]
+    verifications(sdk, service)(started[0].sid).update(status="canceled")
+    store = Core.of(live.app).verifications.store
+    asked = [(service.sid, verification.sid) for verification in started] + [(service.sid, "VE" + "0" * 32)]
+    now = time.time()
+    assert [state and state[:2] for state in store.statuses(asked, now)] == \
+        [("canceled", "sms"), ("pending", "sms"), ("pending", "sms"), None]
+    assert [state and state[0] for state in store.statuses(asked, now + 601)] == \
+        ["canceled", "expired", "expired", None]
 
 
 def test_max_attempts_then_the_numbers_lockout_across_verifications(sdk, service, standin):

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from freezegun import freeze_time
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from app import create_app
@@ -184,3 +186,37 @@ def test_a_made_up_method_is_timed_as_other(redis_url, standin):
     found = samples(client.get("/metrics", auth=(ADMIN_KEY, ADMIN_SECRET)).get_data(as_text=True))
     methods = {dict(labels)["method"] for name, labels in found if name == "telverify_request_duration_seconds_count"}
     assert "other" in methods and not methods & {"BREW", "WHEN"}
+
+
+def test_a_code_left_to_expire_is_counted_once_as_expired(client, auth, standin):
+    """An expiry is no event: the process that started a verification reads it once its code's
+    time has passed (at a scrape, or a start), and counts it if it is still pending then."""
+    def expired() -> float:
+        answer = client.get("/metrics", auth=(ADMIN_KEY, ADMIN_SECRET))
+        assert answer.status_code == 200
+        return value(samples(answer.get_data(as_text=True)), "telverify_verifications_ended_total",
+                     service=service, channel="sms", status="expired")
+
+    with freeze_time("2026-12-07 10:00:00") as clock:
+        service = client.post("/v2/Services", data={"FriendlyName": "Acme"}, auth=auth).get_json()["sid"]
+        url = f"/v2/Services/{service}"
+        started = [client.post(f"{url}/Verifications", data={"To": number, "Channel": "sms"}, auth=auth)
+                   for number in (MOBILE, "+447400123457", "+447400123458")]
+        assert [answer.status_code for answer in started] == [201] * 3
+        code = code_in(standin.wait_for_message(MOBILE))
+        assert client.post(f"{url}/VerificationCheck", data={"To": MOBILE, "Code": code},
+                           auth=auth).get_json()["status"] == "approved"
+        assert client.post(f"{url}/Verifications/{started[2].get_json()['sid']}", data={"Status": "canceled"},
+                           auth=auth).get_json()["status"] == "canceled"
+        clock.tick(599)  # codes live 600 s
+        assert expired() == 0
+        clock.tick(2)
+        assert expired() == 1  # the one left pending; not the approved, not the canceled
+        assert expired() == 1  # once
+        # A start reads what is due too, so that what a process remembers stays bounded.
+        for number in ("+447400123459", "+447400123460"):
+            assert client.post(f"{url}/Verifications", data={"To": number, "Channel": "sms"},
+                               auth=auth).status_code == 201
+            clock.tick(601)
+        assert REGISTRY.get_sample_value("telverify_verifications_ended_total",
+                                         {"service": service, "channel": "sms", "status": "expired"}) == 2

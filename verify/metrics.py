@@ -38,7 +38,8 @@ SENDS = Counter("telverify_sends_total",
                 "refused it), unavailable (Twilio unreachable, slow or erroring).", ["channel", "outcome"])
 ENDED = Counter("telverify_verifications_ended_total",
                 "Verifications that reached an end: approved, canceled, max_attempts_reached, fraud_reported "
-                "(the person pressed 0 on a call).", ["service", "channel", "status"])
+                "(the person pressed 0 on a call), expired (its code's time passed while it was pending).",
+                ["service", "channel", "status"])
 REFUSALS = Counter("telverify_refusals_total",
                    "Requests refused by abuse protection, by reason: " + ", ".join(REFUSAL_REASONS) + ".",
                    ["service", "reason"])

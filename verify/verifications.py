@@ -16,6 +16,7 @@ from typing import Callable, Protocol
 from . import errors, locales, metrics, phone, sids
 from .codes import CodeBook, validate_custom_code
 from .errors import VerifyError
+from .expiries import Expiries
 from .model import CallTurn, Verification
 from .protection import rules
 from .protection.admission import Admission
@@ -105,6 +106,7 @@ class Verifications:
         self.admission = admission
         self.lockout = lockout  # the check script's lockout arguments (admission.lockout_arguments)
         self.carrier = carrier  # the process's threads that may wait on Twilio (twilio/slots.py)
+        self.expiries = Expiries(store.statuses)  # those this process started, counted if they expire
         # Told at once of an approve call decided for a phone challenge: (service sid, the
         # challenge's "<identity>/<YC sid>", the verification's sid, approved | fraud_reported).
         self.on_challenge_decided: Callable[[str, str, str, str], None] | None = None
@@ -202,6 +204,8 @@ class Verifications:
             metrics.sent(channel.name, "sent")
             if outcome == "created":
                 metrics.started(service_sid, channel.name)
+                self.expiries.started(service_sid, sid, verification.expires_at)
+            self.expiries.count_due_soon(now)
             log.info("verification %s to %s: %s attempt %d sent (%s)", sid, masked, channel.name, attempt, outcome)
             return verification, outcome == "created"
 

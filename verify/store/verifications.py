@@ -168,6 +168,20 @@ class Store:
         raw = self.redis.hgetall(working_key) if exists else None
         return bool(exists), (verification_from_redis(service_sid, raw, now) if raw and "st" in raw else None)
 
+    def statuses(self, verifications: list[tuple[str, str]], now: float) -> list[tuple[str, str, float] | None]:
+        """(status, channel, expires_at) of each (service sid, sid) as of `now`, or None where it
+        is gone, in one round trip (verify/expiries.py)."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for service_sid, sid in verifications:
+                pipe.get(keys.verification_keys(service_sid, sid)[0])
+            texts = _raising(pipe.execute(raise_on_error=False))
+        found = []
+        for (service_sid, sid), text in zip(verifications, texts):
+            record = record_in(text, sid) if text else None
+            verification = verification_from_record(service_sid, sid, record, now) if record else None
+            found.append(verification and (verification.status, verification.channel, verification.expires_at))
+        return found
+
     def update_status(self, service_sid: str, sid: str, status: str, now: float) -> Outcome:
         result = self._scripts["update_status"](keys=keys.verification_keys(service_sid, sid),
                                                 args=[repr(now), status, FINAL_RETENTION_SECONDS, sid])
