@@ -75,7 +75,7 @@ class Expiries:
                 status, channel, expires_at = state
                 if status == "expired":
                     metrics.ended(service, channel, "expired")
-                elif status == "pending":  # its code's time moved on (a re-send): read it then
+                elif status == "pending":  # its expiry moved past the one remembered: read it then
                     self.started(service, sid, expires_at)
             if len(due) < READ_AT_ONCE:
                 return
