@@ -42,9 +42,10 @@ def front(store, standin, tmp_path_factory):
     with ExitStack() as stack:
         instances = []
         for name in ("first", "second"):
-            # A start holds one of TWILIO_THREADS_PER_WORKER (36 of 48 threads) from the look at
-            # its limits until Twilio answers, so each instance's 25 starts all find one: a burst
-            # beyond them would be answered 503 at once, a refusal of another kind.
+            # A start that passes the look at its limits takes one of TWILIO_THREADS_PER_WORKER
+            # (36 of 48 threads) before its limits are counted, and holds it until Twilio answers.
+            # All 50 pass the look at once, so each instance's 25 must find one: a burst beyond
+            # them would be answered 503 at once, a refusal of another kind.
             log = folder / f"{name}-access.log"
             instance = stack.enter_context(Gunicorn(folder, env, GUNICORN_THREADS="48", BIND_HOST="127.0.0.1",
                                                     TRUSTED_PROXIES="1", GUNICORN_ACCESS_LOG=str(log)))
