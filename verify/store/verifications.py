@@ -162,9 +162,9 @@ class Store:
         not found in its number's key: one stored whole in its hash, the older format."""
         number_key, working_key = keys.verification_keys(service_sid, sid)
         exists, text = _raising(self._round_trip.send(("EXISTS", keys.service(service_sid)), ("GET", number_key)))
-        record = record_in(text, sid) if text else None
-        if record is not None:
-            return bool(exists), verification_from_record(service_sid, sid, record, now)
+        recorded = _recorded(service_sid, sid, text, now)
+        if recorded is not None:
+            return bool(exists), recorded
         raw = self.redis.hgetall(working_key) if exists else None
         return bool(exists), (verification_from_redis(service_sid, raw, now) if raw and "st" in raw else None)
 
@@ -177,8 +177,7 @@ class Store:
             texts = _raising(pipe.execute(raise_on_error=False))
         found = []
         for (service_sid, sid), text in zip(verifications, texts):
-            record = record_in(text, sid) if text else None
-            verification = verification_from_record(service_sid, sid, record, now) if record else None
+            verification = _recorded(service_sid, sid, text, now)
             found.append(verification and (verification.status, verification.channel, verification.expires_at))
         return found
 
@@ -269,6 +268,12 @@ class Store:
         if not rest:
             return Outcome(name, None)
         return Outcome(name, verification_from_record(service_sid, sid, rest[0], now, *rest[1:]))
+
+
+def _recorded(service_sid: str, sid: str, text: str | None, now: float) -> Verification | None:
+    """The verification `sid` as its record in its number's key `text` has it, or None."""
+    record = record_in(text, sid) if text else None
+    return verification_from_record(service_sid, sid, record, now) if record is not None else None
 
 
 def _raising(replies: list) -> list:
