@@ -158,6 +158,7 @@ class Verifications:
                 else self.codes.generate(service["code_length"]))
         locale = locales.resolve(request.locale, destination.region)
         ticket = self.admission.admit(service_sid, state, destination, request.rate_limits, channel.delivers_code)
+        self.expiries.count_due_soon(time.time())  # before the slot, which only the send needs
         # A slot for the request to Twilio before anything is stored or counted: with every slot
         # waiting on a slow Twilio, the start is refused at once (503) and nothing has changed.
         with self.carrier.slot():
@@ -205,7 +206,6 @@ class Verifications:
             if outcome == "created":
                 metrics.started(service_sid, channel.name)
                 self.expiries.started(service_sid, sid, verification.expires_at)
-            self.expiries.count_due_soon(now)
             log.info("verification %s to %s: %s attempt %d sent (%s)", sid, masked, channel.name, attempt, outcome)
             return verification, outcome == "created"
 
