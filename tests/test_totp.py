@@ -4,6 +4,7 @@ challenge's limits and retention, and SECRET_KEY's rotation under stored seeds."
 from __future__ import annotations
 
 import base64
+import secrets
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -16,6 +17,7 @@ from twilio.base.exceptions import TwilioRestException
 
 from tests.support import API_KEY, API_SECRET, SECRET_KEY, LiveServer, make_env, verify_client
 from tests.test_verify_spec import conforms
+from verify.methods import totp
 from verify.sealing import Keyring
 from verify.store import keys
 
@@ -321,3 +323,35 @@ def test_a_seed_sealed_under_the_previous_key_works_and_is_sealed_again(sdk, ser
         enrolled.next_step()
         error = _raise(lambda: entity.challenges.create(factor_sid=enrolled.sid, auth_payload=enrolled.code()))
         assert (error.status, error.code) == (503, 20503)
+
+
+@pytest.mark.parametrize("alg", sorted(totp.ALGORITHMS))
+@pytest.mark.parametrize("code_length", range(3, 9))
+def test_codes_are_pyotps(alg, code_length):
+    """The process's generators (their keyed HMAC made once per seed) make pyotp's own codes; a
+    code shorter than pyotp makes (6 digits at least) is the last digits of pyotp's 6-digit one,
+    as RFC 4226 truncates."""
+    secret = pyotp.random_base32()
+    ours = totp._generator(secret, totp.TotpConfig(30, code_length, 1, alg))
+    theirs = pyotp.TOTP(secret, digits=max(code_length, 6), digest=totp.ALGORITHMS[alg], interval=30)
+    counters = [*range(200), 2**31 - 1, 2**32, 2**40 + 7, 2**63 - 1, *(secrets.randbelow(2**64) for _ in range(200))]
+    codes = [ours.generate_otp(c) for c in counters]
+    assert all(len(code) == code_length and code.isdigit() for code in codes)
+    assert codes == [theirs.generate_otp(c)[-code_length:] for c in counters]
+    assert ours.at(1_900_000_000) == theirs.at(1_900_000_000)[-code_length:]
+    with pytest.raises(ValueError):
+        ours.generate_otp(-1)
+
+
+@pytest.mark.parametrize("code_length", [3, 5])
+def test_codes_shorter_than_pyotps_work(sdk, service, clock, code_length):
+    """Verify's Config.CodeLength goes down to 3 digits, below the 6 pyotp makes."""
+    entity = sdk.verify.v2.services(service.sid).entities(IDENTITY)
+    factor = entity.new_factors.create(friendly_name="Short codes", factor_type="totp", config_code_length=code_length)
+    six = pyotp.TOTP(factor.binding["secret"])
+
+    def code(steps: int = 0) -> str:
+        return six.at(datetime.now(timezone.utc) + timedelta(seconds=steps * 30))[-code_length:]
+    assert entity.factors(factor.sid).update(auth_payload=code()).status == "verified"
+    clock.tick(30)
+    assert entity.challenges.create(factor_sid=factor.sid, auth_payload=code()).status == "approved"

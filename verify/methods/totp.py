@@ -87,13 +87,36 @@ def qr_svg(key_uri: str) -> str:
 
 
 class _Totp(pyotp.TOTP):
-    """pyotp's TOTP with its secret decoded once, not again for each candidate counter."""
+    """pyotp's TOTP with its key set up once per seed, not again for each candidate counter: the
+    secret is decoded once, and HMAC's keyed state (RFC 2104's inner and outer pads) is made once
+    and copied for each counter, where pyotp decodes and keys anew for each code (twice the
+    instructions of a code). The code is then RFC 4226's dynamic truncation, as pyotp's
+    generate_otp makes it; tests/test_totp.py holds every length and algorithm to pyotp's codes.
+    pyotp refuses codes of fewer than 6 digits (NIST's advice); Verify's Config.CodeLength allows
+    3 to 8, and codes are made here, for any length."""
+
+    def __init__(self, secret: str, digits: int, digest, interval: int):
+        super().__init__(secret, digits=max(digits, 6), digest=digest, interval=interval)
+        self.digits = digits
 
     def byte_secret(self) -> bytes:
         decoded = self.__dict__.get("_decoded")
         if decoded is None:
             decoded = self.__dict__["_decoded"] = super().byte_secret()
         return decoded
+
+    def generate_otp(self, input: int) -> str:
+        if input < 0:
+            raise ValueError("input must be positive integer")
+        keyed = self.__dict__.get("_keyed")
+        if keyed is None:  # a race makes it twice, each the same
+            keyed = self.__dict__["_keyed"] = hmac.new(self.byte_secret(), digestmod=self.digest)
+        mac = keyed.copy()  # the keyed state is never updated itself, so threads share it
+        mac.update(input.to_bytes(8, "big"))
+        digest = mac.digest()
+        offset = digest[-1] & 0xF
+        code = int.from_bytes(digest[offset:offset + 4], "big") & 0x7FFFFFFF
+        return str(code % 10 ** self.digits).zfill(self.digits)
 
 
 def _generator(secret: str, config: TotpConfig) -> _Totp:
@@ -114,10 +137,13 @@ def matched_counter(secret: str | _Totp, config: TotpConfig, code: str, now: flo
     return found
 
 
+SEED_FIELDS = ("sv", "sd", "ts", "cl", "sk", "al")  # what a counter depends on in a factor's hash
+
+
 def found_with(stored: dict) -> str:
-    """What a counter depends on in a factor's hash: its sealed seed and its settings, as
+    """What a counter depends on in a factor's hash, its sealed seed and its settings, as
     challenge_create.lua compares them."""
-    return "|".join(stored.get(field, "") for field in ("sv", "sd", "ts", "cl", "sk", "al"))
+    return "|".join(stored.get(field, "") for field in SEED_FIELDS)
 
 
 # A seed is kept as its raw bytes sealed (verify/sealing.py), in two fields: `sv`, the id of the
@@ -150,7 +176,9 @@ class TotpMethod:
         # Code generators of seeds this process opened, by the sealed seed and the settings:
         # a challenge then neither opens the seed (AES-GCM) nor decodes it again. A sealed value
         # opens to one seed only, so an entry is never wrong; a seed sealed anew is a new entry.
-        self._generators: dict[tuple[str, str, TotpConfig], _Totp] = {}
+        # Keyed by the factor's sid and its hash's SEED_FIELDS as stored: no settings parsed to
+        # find a generator.
+        self._generators: dict[tuple[str, ...], tuple[_Totp, TotpConfig]] = {}
 
     def new(self, factor_sid: str, service: dict, friendly_name: str, options: dict) -> tuple[dict, dict]:
         """(the factor's stored fields, its binding: answered once). `options`: time_step,
@@ -173,17 +201,17 @@ class TotpMethod:
     def counter(self, factor_sid: str, stored: dict, code: str) -> tuple[int, dict[str, str] | None]:
         """(the counter `code` matched, -1 for none; the seed's fields sealed again under the
         current SECRET_KEY when it was sealed under the previous one, else None)."""
-        config, sealed = TotpConfig.from_fields(stored), sealed_seed(stored)
-        known = (factor_sid, sealed, config)
-        generator = self._generators.get(known)
+        known = (factor_sid, *[stored.get(field, "") for field in SEED_FIELDS])
+        generator, config = self._generators.get(known) or (None, None)
         resealed = None
         if generator is None:
-            opened = self.keyring.open(sealed, factor_sid)
+            config = TotpConfig.from_fields(stored)
+            opened = self.keyring.open(sealed_seed(stored), factor_sid)
             generator = _generator(base64.b32encode(opened.plaintext).decode(), config)
             if opened.stale:  # sealed under SECRET_KEY_PREVIOUS: sealed again, and not kept as it was
                 resealed = seed_fields(self.keyring.seal(opened.plaintext, factor_sid))
             else:
                 if len(self._generators) >= GENERATORS_KEPT:
                     self._generators.clear()
-                self._generators[known] = generator
+                self._generators[known] = generator, config
         return matched_counter(generator, config, code, time.time()), resealed
