@@ -17,12 +17,14 @@ from .entities import entity_path
 from .factors import auth_payload
 
 STATUSES = ("pending", "expired", "approved", "denied")
+CREATE = frozenset({"FactorSid", "ExpirationDate", "Details.Message", "Details.Fields", "HiddenDetails", "AuthPayload",
+                    "Channel"})
 MESSAGE_LENGTH, MAX_FIELDS, LABEL_LENGTH, VALUE_LENGTH, HIDDEN_LENGTH = 256, 20, 36, 128, 1024
 
 
 def challenge_json(challenge: Challenge) -> dict:
     entity = challenge.entity
-    base = f"{entity_path(entity)}/Challenges/{challenge.sid}"
+    url = render.resource_url(f"{entity_path(entity)}/Challenges/{challenge.sid}")
     body = {
         "sid": challenge.sid,
         "account_sid": render.account_sid(),
@@ -40,8 +42,8 @@ def challenge_json(challenge: Challenge) -> dict:
         "hidden_details": challenge.hidden_details,
         "metadata": None,
         "factor_type": challenge.factor_type,
-        "url": render.resource_url(base),
-        "links": {"notifications": render.resource_url(f"{base}/Notifications")},
+        "url": url,
+        "links": {"notifications": f"{url}/Notifications"},
     }
     if challenge.factor_type == "phone":
         # telverify: the channel of the verification the challenge started, and its sid
@@ -65,7 +67,7 @@ def _details(values: dict) -> dict | None:
     """Details.Message and Details.Fields (each a JSON {"label", "value"}), as Verify keeps them."""
     message = forms.text(values, "Details.Message", MESSAGE_LENGTH)
     fields = []
-    for raw in request.form.getlist("Details.Fields"):
+    for raw in request.form.getlist("Details.Fields") if "Details.Fields" in values else ():
         try:
             field = json.loads(raw) if len(raw) <= 1024 else None
         except (ValueError, RecursionError):
@@ -93,8 +95,7 @@ def _hidden_details(values: dict) -> dict | None:
 
 @bp.post("/Services/<service_sid>/Entities/<identity>/Challenges")
 def create_challenge(service_sid, identity):
-    values = forms.form({"FactorSid", "ExpirationDate", "Details.Message", "Details.Fields", "HiddenDetails",
-                         "AuthPayload", "Channel"})
+    values = forms.form(CREATE)
     factor_sid = forms.text(values, "FactorSid", 34, required=True)
     if not sids.is_sid(factor_sid, sids.FACTOR):
         raise invalid("Invalid parameter `FactorSid`: a factor's sid (YF followed by 32 hex digits).")

@@ -1,6 +1,7 @@
 """JSON bodies shaped as Verify v2 answers them."""
 from __future__ import annotations
 
+import functools
 import time
 
 from flask import request
@@ -12,7 +13,14 @@ ISO8601 = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def iso(timestamp: float | None) -> str | None:
-    return None if timestamp is None else time.strftime(ISO8601, time.gmtime(float(timestamp)))
+    return None if timestamp is None else _iso_second(int(float(timestamp)))
+
+
+@functools.lru_cache(maxsize=256)
+def _iso_second(second: int) -> str:
+    # An answer's dates are mostly now and now plus a lifetime, the same few seconds for every
+    # request of a busy second: each is formatted once.
+    return time.strftime(ISO8601, time.gmtime(second))
 
 
 def account_sid() -> str:
