@@ -3,6 +3,7 @@ sent again, whatever becomes of its connection, and a connection that Redis clos
 lay unused is replaced before anything is sent on it."""
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -12,7 +13,7 @@ import redis
 
 from app import create_app
 from tests.support import API_KEY, API_SECRET, MOBILE, free_port, make_env, stored_checks
-from verify.store.round_trip import IDLE_SECONDS
+from verify.store.round_trip import IDLE_SECONDS, RoundTrip
 
 AUTH = (API_KEY, API_SECRET)
 
@@ -105,3 +106,24 @@ def test_a_connection_redis_closed_while_unused_is_replaced_first(proxied, redis
     redis.Redis.from_url(redis_url).client_kill_filter(_type="normal", skipme=True)
     resent = client.post(f"/v2/Services/{service}/Verifications", data={"To": MOBILE, "Channel": "sms"}, auth=AUTH)
     assert resent.status_code == 201 and resent.get_json()["sid"] == sid
+
+
+def test_a_forked_child_makes_its_own_connection(redis_url):
+    """A connection made before a fork is the parent's: the child's first round trip makes its
+    own, and the parent's goes on working."""
+    round_trip = RoundTrip(redis.Redis.from_url(redis_url))
+    assert round_trip.send(("CLIENT", "ID"))[0] > 0
+    parents = round_trip.send(("CLIENT", "ID"))[0]
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: report its connection's id, and leave without pytest's cleanup
+        try:
+            os.write(writing, str(round_trip.send(("CLIENT", "ID"))[0]).encode())
+        finally:
+            os._exit(0)
+    os.close(writing)
+    with os.fdopen(reading) as answer:
+        childs = int(answer.read() or 0)
+    os.waitpid(child, 0)
+    assert childs > 0 and childs != parents
+    assert round_trip.send(("CLIENT", "ID"))[0] == parents

@@ -43,6 +43,20 @@ from .sentinel import WatchedPool
 
 IDLE_SECONDS = 1.0  # a connection unused this long is looked at before it is used again
 
+# How many forks made this process, counted as they happen: a connection made before a fork is
+# the parent's, and the child must not share its socket. Asking os.getpid() instead costs every
+# round trip a system call, made holding the GIL: a point where the kernel can switch the thread
+# out with the GIL held, and the worker's other threads wait.
+_forks = 0
+
+
+def _forked() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_forked)
+
 
 class RoundTrip:
     def __init__(self, client: redis.Redis):
@@ -54,8 +68,8 @@ class RoundTrip:
 
     def _connection(self):
         local = self._local
-        if getattr(local, "pid", None) != os.getpid():  # a forked child must not share its parent's socket
-            local.connection, local.pid = self._new_connection(), os.getpid()
+        if getattr(local, "forks", None) != _forks:  # new, or made before a fork: the parent's socket
+            local.connection, local.forks = self._new_connection(), _forks
         connection = local.connection
         if (connection._sock is not None and time.monotonic() - getattr(local, "used", 0.0) > IDLE_SECONDS
                 and select.select([connection._sock], [], [], 0)[0]):
