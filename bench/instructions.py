@@ -7,7 +7,7 @@ calls through the API, then for each request kind runs the app in a child proces
 entry point (in process: no server, no load). (I(LARGE) - I(SMALL)) / (LARGE - SMALL) is the
 cost of one request, start-up and the first request's warm-up cancelled.
 
-    .venv/bin/python bench/instructions.py [--small 50] [--large 250]
+    .venv/bin/python bench/instructions.py [--small 50] [--large 250] [--only totp,eam]
 
 It is a measurement, not a test; it needs valgrind (apt-get install -y valgrind).
 """
@@ -133,7 +133,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", type=int, default=50)
     parser.add_argument("--large", type=int, default=250)
+    parser.add_argument("--only", default=",".join(KINDS),
+                        help=f"the request kinds to count, comma-separated (default: all of {', '.join(KINDS)})")
     options = parser.parse_args()
+    kinds = [kind for kind in options.only.split(",") if kind]
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        parser.error(f"unknown kinds: {', '.join(unknown)} (known: {', '.join(KINDS)})")
     if shutil.which("valgrind") is None:
         print("bench: valgrind not found; apt-get install -y valgrind, and run again.", file=sys.stderr)
         return 2
@@ -144,7 +150,7 @@ def main() -> int:
             state_file = Path(folder) / "state.json"
             state_file.write_text(json.dumps(prepare(stack, Path(folder), options.small + options.large)))
             print(f"{'request':<10}{'instructions':>14}  statuses of the larger run")
-            for kind in KINDS:
+            for kind in kinds:
                 per_request, statuses = measure(str(state_file), kind, options.small, options.large, 0)
                 print(f"{kind:<10}{per_request:>14,.0f}  {statuses}", flush=True)
         except BenchError as exc:
