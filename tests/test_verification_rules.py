@@ -11,6 +11,7 @@ from twilio.base.exceptions import TwilioRestException
 
 from app import create_app
 from tests.support import API_KEY, API_SECRET, MOBILE, code_in, make_env, stored_checks, stored_record
+from verify import sids
 from verify.sids import TAG_HEX
 from verify.store import keys
 from verify.store.round_trip import IDLE_SECONDS
@@ -249,3 +250,14 @@ def test_a_verification_sid_does_not_give_the_number_away(sdk, service, redis_ur
     sid = other.post("/v2/Services", data={"FriendlyName": "Other"}, auth=auth).get_json()["sid"]
     theirs = other.post(f"/v2/Services/{sid}/Verifications", data={"To": MOBILE, "Channel": "sms"}, auth=auth)
     assert theirs.get_json()["sid"][2:2 + TAG_HEX] != tag
+
+
+@pytest.mark.parametrize("value, prefix, valid", [
+    ("VA" + "0123456789abcdef" * 2, "VA", True),
+    ("VA" + "0123456789ABCDEF" * 2, "VA", False),  # Twilio's sids are lower-case hex
+    ("VA" + "a" * 31, "VA", False), ("VA" + "a" * 33, "VA", False), ("VA" + "a" * 31 + "\n", "VA", False),
+    ("YF" + "a" * 32, "VA", False), ("va" + "a" * 32, "VA", False), ("VA" + "g" * 32, "VA", False),
+    ("VA" + "٣" * 32, "VA", False), ("", "VA", False), (None, "VA", False),
+])
+def test_what_a_sid_is(value, prefix, valid):
+    assert sids.is_sid(value, prefix) is valid

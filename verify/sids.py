@@ -59,5 +59,9 @@ def attempt_sid(verification_sid: str, index: int) -> str:
     return ATTEMPT + verification_sid[2:32] + f"{index:02x}"
 
 
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
 def is_sid(value: str, prefix: str) -> bool:
-    return bool(re.fullmatch(prefix + r"[0-9a-f]{32}", value or ""))
+    return (bool(value) and len(value) == len(prefix) + 32 and value.startswith(prefix)
+            and _HEX32.fullmatch(value, len(prefix)) is not None)
