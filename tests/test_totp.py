@@ -355,3 +355,19 @@ def test_codes_shorter_than_pyotps_work(sdk, service, clock, code_length):
     assert entity.factors(factor.sid).update(auth_payload=code()).status == "verified"
     clock.tick(30)
     assert entity.challenges.create(factor_sid=factor.sid, auth_payload=code()).status == "approved"
+
+
+@pytest.mark.parametrize("skew", [0, 1, 2])
+def test_a_code_matches_its_own_step_within_the_skew(skew):
+    secret = pyotp.random_base32()
+    config = totp.TotpConfig(30, 6, skew, "sha1")
+    app = pyotp.TOTP(secret)
+    now = 1_900_000_015.0
+    current = app.timecode(now)
+    for step in range(-skew - 2, skew + 3):
+        code = app.generate_otp(current + step)
+        expected = current + step if abs(step) <= skew else -1
+        if expected == -1 and any(app.generate_otp(current + s) == code for s in range(-skew, skew + 1)):
+            continue  # a code outside the window that happens to equal one inside it (one in a million)
+        assert totp.matched_counter(secret, config, code, now) == expected
+    assert totp.matched_counter(secret, config, app.at(10), 10.0) == 0  # the first step of all

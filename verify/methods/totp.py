@@ -125,16 +125,18 @@ def _generator(secret: str, config: TotpConfig) -> _Totp:
 
 def matched_counter(secret: str | _Totp, config: TotpConfig, code: str, now: float) -> int:
     """The highest time-step counter within ±skew of `now` whose code `code` is; -1 for none.
-    Every candidate is compared, in constant time, whatever matched before. `secret`: base32,
-    or its generator, made for `config`."""
+    Candidates are tried from the newest down, each compared in constant time, and the first that
+    matches is the answer: a code from the app's current step costs one code fewer than the whole
+    window. A code that matches none, as a guess does, is compared with every candidate; which
+    step a right code matched is nothing its sender does not know. `secret`: base32, or its
+    generator, made for `config`."""
     totp = secret if isinstance(secret, _Totp) else _generator(secret, config)
     current = totp.timecode(now)
     given = code.encode()
-    found = -1
-    for counter in range(current - config.skew, current + config.skew + 1):
-        if hmac.compare_digest(totp.generate_otp(counter).encode(), given) and counter >= 0:
-            found = counter
-    return found
+    for counter in range(current + config.skew, max(current - config.skew, 0) - 1, -1):
+        if hmac.compare_digest(totp.generate_otp(counter).encode(), given):
+            return counter
+    return -1
 
 
 SEED_FIELDS = ("sv", "sd", "ts", "cl", "sk", "al")  # what a counter depends on in a factor's hash
