@@ -49,7 +49,7 @@ end
 -- Each thread keeps the lines it sends (every stride-th), and formats a request when it first
 -- sends it. wrk runs a thread's init in its main thread, at its priority, after the threads
 -- before it have started sending: formatting a whole file of Entra hints there (tens of
--- megabytes) took a core from the server for a tenth of a second in every run, in its p99.
+-- megabytes) would take a core from the server for a tenth of a second of the measured run.
 function init(args)
   lines, prepared = {}, {}
   local index, mine = 0, (offset + id) % stride
