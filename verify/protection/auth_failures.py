@@ -39,12 +39,9 @@ MAX_DELAYED = 8
 
 
 @functools.lru_cache(maxsize=4096)  # every API request asks; parsing the address costs more than a lookup
-@functools.lru_cache(maxsize=4096)
 def client_address(remote_addr: str | None) -> str:
     """What failures are counted against: the IPv4 address, or the IPv6 /64 (one subscriber's
-    network: every address in it is theirs to use). Remembered for the addresses seen most lately:
-    an API's callers are a few servers, and parsing an address is a sizeable part of what reading
-    a request's credentials costs."""
+    network: every address in it is theirs to use)."""
     text = (remote_addr or "").strip()
     if text.startswith("[") and "]" in text:  # [2001:db8::1]:443
         text = text[1:text.index("]")]
