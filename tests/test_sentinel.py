@@ -50,6 +50,7 @@ def served(sentinels, standin, tmp_path):
 @dataclass(frozen=True)
 class Answer:
     sent: float  # monotonic time the request went out
+    answered: float  # and when its answer came back
     number: str
     kind: str  # start, wrong (a wrong code), right
     status: int
@@ -80,7 +81,7 @@ class Load:
     def _post(self, number: str, kind: str, path: str, **form) -> Answer:
         sent = time.monotonic()
         response = requests.post(f"{self.base}/{path}", data={"To": number, **form}, auth=AUTH, timeout=15)
-        answer = Answer(sent, number, kind, response.status_code, response.json())
+        answer = Answer(sent, time.monotonic(), number, kind, response.status_code, response.json())
         self.answers.append(answer)
         return answer
 
@@ -167,7 +168,9 @@ def ride_out(served, standin, sentinels, fail_over, during_outage=lambda: None) 
     answers = load.answers
     assert_nothing_wrongly_approved(answers)
     unavailable = [a.sent for a in answers if a.status == 503]
-    assert all(began <= sent <= back + 5 for sent in unavailable), "a 503 outside the failover"
+    # A request still in flight when the primary went (sent a moment before) may fail with it.
+    assert all(began <= a.answered and a.sent <= back + 5 for a in answers if a.status == 503), \
+        "a 503 outside the failover"
     assert back - began < 30
     return {"requests": len(answers), "503": len(unavailable), "promoted after": round(promoted, 2),
             "ready again after": round(back - began, 2),
