@@ -46,7 +46,11 @@ class Expiries:
 
     def count_due_soon(self, now: float) -> None:
         """count_due, unless this process read less than EVERY seconds ago: for starts."""
-        if now - self._read_at >= EVERY and self._due and self._due[0][0] <= now:
+        if now - self._read_at < EVERY:
+            return
+        with self._lock:  # another thread may pop the last entry between a look and a read of it
+            due = bool(self._due) and self._due[0][0] <= now
+        if due:
             self.count_due(now)
 
     def count_due(self, now: float) -> None:
