@@ -87,31 +87,23 @@ def qr_svg(key_uri: str) -> str:
 
 
 class _Totp(pyotp.TOTP):
-    """pyotp's TOTP with its key set up once per seed, not again for each candidate counter: the
-    secret is decoded once, and HMAC's keyed state (RFC 2104's inner and outer pads) is made once
-    and copied for each counter, where pyotp decodes and keys anew for each code (twice the
-    instructions of a code). The code is then RFC 4226's dynamic truncation, as pyotp's
-    generate_otp makes it; tests/test_totp.py holds every length and algorithm to pyotp's codes.
-    pyotp refuses codes of fewer than 6 digits (NIST's advice); Verify's Config.CodeLength allows
-    3 to 8, and codes are made here, for any length."""
+    """pyotp's TOTP with its key set up once per seed, not again for each candidate counter:
+    HMAC's keyed state (RFC 2104's inner and outer pads) is made from the decoded secret when the
+    generator is, and copied for each counter, where pyotp decodes and keys anew for each code
+    (twice the instructions of a code). The code is then RFC 4226's dynamic truncation, as
+    pyotp's generate_otp makes it; tests/test_totp.py holds every length and algorithm to pyotp's
+    codes. pyotp refuses codes of fewer than 6 digits (NIST's advice); Verify's Config.CodeLength
+    allows 3 to 8, and codes are made here, for any length."""
 
     def __init__(self, secret: str, digits: int, digest, interval: int):
         super().__init__(secret, digits=max(digits, 6), digest=digest, interval=interval)
         self.digits = digits
-
-    def byte_secret(self) -> bytes:
-        decoded = self.__dict__.get("_decoded")
-        if decoded is None:
-            decoded = self.__dict__["_decoded"] = super().byte_secret()
-        return decoded
+        self._keyed = hmac.new(self.byte_secret(), digestmod=digest)  # never updated: threads share it
 
     def generate_otp(self, input: int) -> str:
         if input < 0:
             raise ValueError("input must be positive integer")
-        keyed = self.__dict__.get("_keyed")
-        if keyed is None:  # a race makes it twice, each the same
-            keyed = self.__dict__["_keyed"] = hmac.new(self.byte_secret(), digestmod=self.digest)
-        mac = keyed.copy()  # the keyed state is never updated itself, so threads share it
+        mac = self._keyed.copy()
         mac.update(input.to_bytes(8, "big"))
         digest = mac.digest()
         offset = digest[-1] & 0xF
