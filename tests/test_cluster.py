@@ -539,8 +539,8 @@ def test_sign_ins_and_a_persons_methods_by_round_trip(sdk, service, cluster):
     client = connect(cluster.url)
     eam = EamStore(client)
     fields = {"st": "open", "ex": repr(time.time() + 300), "wc": "0"}
-    assert eam.open_signin("signin-one", "d" * 64, fields, 900, 300) is True
-    assert eam.open_signin("signin-two", "d" * 64, fields, 900, 300) is False  # the same hint
+    assert eam.open_signin("signin-one", "d" * 64, fields, 900, 300) == (True, [])
+    assert eam.open_signin("signin-two", "d" * 64, fields, 900, 300) == (False, [])  # the same hint
     assert eam.signin("signin-one") == fields and eam.signin("signin-two") is None
     assert eam.step("signin-one", time.time(), {"ch": "totp"}, wrong_code=True) == ("ok", 1)
 
@@ -555,3 +555,7 @@ def test_sign_ins_and_a_persons_methods_by_round_trip(sdk, service, cluster):
         entity, factors = store.methods(service.sid, identity)
         assert entity["sid"].startswith("YE") and [factor["sid"] for factor in factors] == made
     assert store.methods(service.sid, "cluster-person-none") == (None, [])
+    # A sign-in opened with its person's methods read in the same call: the keys on two nodes.
+    opened, (found,) = eam.open_signin("signin-three", "e" * 64, fields, 900, 300,
+                                       store.methods_read(service.sid, "cluster-person-0002"))
+    assert opened is True and [factor["fn"] for factor in found[1]] == ["App 0", "App 1"]

@@ -17,7 +17,7 @@ import requests
 from cryptography import x509
 from flask import Flask, jsonify
 from freezegun import freeze_time
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.jwk import KeySet, RSAKey
 from werkzeug.serving import make_server
 
@@ -259,15 +259,21 @@ def _hints(microsoft) -> dict:
         "too old": microsoft.hint(iat=int(time.time()) - 11 * 60),
         "an unknown kid": microsoft.hint(header={"alg": "RS256", "kid": "not-published"}),
         "not a JWT": "not-a-token",
+        "claims not JSON": jws.serialize_compact({"alg": "RS256", "kid": "ms-key-1"}, b"not json", microsoft.key),
+        "claims not an object": jws.serialize_compact({"alg": "RS256", "kid": "ms-key-1"}, b'["tid"]',
+                                                      microsoft.key),
     }
 
 
 @pytest.mark.parametrize("why", ["signed by another key", "tampered payload", "another audience",
                                  "another tenant's issuer", "alg none", "alg HS256", "too old", "an unknown kid",
-                                 "not a JWT"])
+                                 "not a JWT", "claims not JSON", "claims not an object"])
 def test_hints_entra_did_not_sign_for_us_now_are_refused(eam, microsoft, why):
     posted = posted_error(authorize(eam, _hints(microsoft)[why]))
     assert posted["error"] == "invalid_request", posted
+    assert posted["error_description"].startswith("id_token_hint")
+    if why.startswith("claims"):
+        assert posted["error_description"] == "id_token_hint's claims are not JSON"
 
 
 def test_a_tenant_not_served_is_refused(eam, microsoft):

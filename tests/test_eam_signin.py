@@ -15,7 +15,17 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from tests import test_eam_provider
-from tests.support import API_KEY, API_SECRET, MOBILE, code_in, run_call
+from tests.support import (
+    API_KEY,
+    API_SECRET,
+    MOBILE,
+    LiveServer,
+    code_in,
+    make_env,
+    run_call,
+    start_redis,
+    verify_client,
+)
 from tests.test_eam_provider import OID, REDIRECT, SUB, Page, authorize
 from tests.test_phone_factors import DESK_E164, DESK_PHONE, add_phone, created
 
@@ -235,3 +245,40 @@ def test_pages_are_never_cached_framed_or_scripted_from_elsewhere(eam, microsoft
 def test_an_unknown_sign_in_is_a_plain_page(eam):
     answer = requests.post(f"{eam.url}/eam/signin", data={"signin": "made-up", "action": "check"}, timeout=10)
     assert answer.status_code == 410 and "<form" not in answer.text
+
+
+def test_redis_lost_mid_sign_in_sends_the_person_back_by_the_pages_own_back(standin, microsoft, tmp_path):
+    """Each page's forms carry `back` (where the answer goes, signed): with Redis gone after the
+    sign-in opened, a form posted sends the person to Entra with `temporarily_unavailable` and
+    Entra's state. A `back` altered in any part, or past its sign-in's end, is not followed."""
+    process, url = start_redis(str(tmp_path))
+    try:
+        with LiveServer(lambda base: make_env(url, standin.base_url, base)) as plain:
+            service_sid = verify_client(plain.url).verify.v2.services.create(friendly_name="Contoso").sid
+        with LiveServer(lambda base: test_eam_provider.eam_env(url, standin.base_url, base, service_sid,
+                                                              microsoft)) as server:
+            person = Person(server, service_sid)
+            person.add_app()
+            person.arrive(microsoft.hint())
+            cancel = next(form for form in person.page.forms if form["buttons"][0][1] == "cancel")
+            back = cancel["fields"]["back"]
+            expires, redirect_uri, state = back.rsplit(".", 1)[0].split(" ", 2)
+            assert (redirect_uri, state) == (REDIRECT, "state-from-entra")
+            assert 0 < int(expires) - time.time() <= 300
+            process.terminate()
+            process.wait(10)
+            answer = person.press("Cancel this sign-in")
+            assert answer.status_code == 200
+            assert person.page.answer() == {"to": REDIRECT, "error": "temporarily_unavailable",
+                                            "error_description": "the provider is unavailable for the moment",
+                                            "state": "state-from-entra"}
+            signature = back.rsplit(".", 1)[1]
+            for altered in (back.replace("state-from-entra", "state-of-another"),
+                            back.replace(expires, str(int(expires) + 3600)),
+                            f"{int(time.time()) - 1} {REDIRECT} state-from-entra.{signature}", back[:-2], ""):
+                refused = requests.post(f"{server.url}/eam/signin", data={**cancel["fields"], "back": altered,
+                                                                          "action": "cancel"}, timeout=10)
+                assert refused.status_code == 503 and "<form" not in refused.text, altered
+    finally:
+        process.kill()
+        process.wait(10)

@@ -13,7 +13,7 @@ import redis
 
 from app import create_app
 from tests.support import API_KEY, API_SECRET, MOBILE, free_port, make_env, stored_checks
-from verify.store.round_trip import IDLE_SECONDS, RoundTrip
+from verify.store.round_trip import IDLE_SECONDS, RoundTrip, ScriptCall, run_scripts
 
 AUTH = (API_KEY, API_SECRET)
 
@@ -127,3 +127,23 @@ def test_a_forked_child_makes_its_own_connection(redis_url):
     os.waitpid(child, 0)
     assert childs > 0 and childs != parents
     assert round_trip.send(("CLIENT", "ID"))[0] == parents
+
+
+def test_scripts_sent_together_run_once_each_after_a_script_flush(redis_url):
+    """run_scripts: the scripts Redis no longer knows (a restart, a SCRIPT FLUSH) are loaded and
+    run once more, each exactly once; one known still runs once; an error reply raises, and the
+    connection is left clean for the next round trip."""
+    client = redis.Redis.from_url(redis_url)
+    counter = client.register_script("return redis.call('INCR', KEYS[1])")
+    known = client.register_script("return redis.call('INCRBY', KEYS[1], 10)")
+    round_trip = RoundTrip(client)
+    client.script_flush()
+    client.script_load(known.script)
+    assert run_scripts(round_trip, ScriptCall(counter, ["runs:a"], []), ScriptCall(known, ["runs:b"], []),
+                       ScriptCall(counter, ["runs:c"], [], lambda reply: reply * 100)) == [1, 10, 100]
+    assert [int(client.get(key)) for key in ("runs:a", "runs:b", "runs:c")] == [1, 10, 1]
+    failing = client.register_script("return redis.error_reply('ERR refused')")
+    with pytest.raises(redis.ResponseError, match="refused"):
+        run_scripts(round_trip, ScriptCall(failing, [], []), ScriptCall(counter, ["runs:a"], []))
+    assert int(client.get("runs:a")) == 2  # the script after the error ran, its reply read
+    assert round_trip.send(("PING",)) == [b"PONG"]

@@ -9,13 +9,14 @@ person is answered `temporarily_unavailable`, never approved.
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from dataclasses import dataclass
 
 import requests
-from joserfc import jws, jwt
+from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
@@ -30,6 +31,7 @@ REFRESH_AT_MOST_EVERY = 60  # s: an unknown kid fetches the keys again, at most 
 HINT_MAX_AGE = 10 * 60
 CLOCK_SKEW = 5 * 60  # s a hint's `iat` may be ahead of our clock
 HINT_MAX_LENGTH = 16 * 1024
+RS256_ONLY = jws.JWSRegistry(algorithms=["RS256"])
 
 
 class Unavailable(Exception):
@@ -97,7 +99,8 @@ class MicrosoftKeys:
         if not hint or len(hint) > HINT_MAX_LENGTH:
             raise BadHint("id_token_hint is missing or too long")
         try:
-            header = jws.extract_compact(hint.encode()).protected
+            signed = jws.extract_compact(hint.encode())
+            header = signed.protected
         except (JoseError, ValueError, TypeError):
             raise BadHint("id_token_hint is not a signed JWT") from None
         if header.get("alg") != "RS256":
@@ -109,9 +112,19 @@ class MicrosoftKeys:
         if key is None:
             raise BadHint("id_token_hint is signed by a key Microsoft does not publish")
         try:
-            claims = jwt.decode(hint, key, algorithms=["RS256"]).claims
+            # The token parsed above, verified as it is: parsing it again (jwt.decode) would
+            # cost the authorize request a sixth of its check.
+            verified = jws.validate_compact(signed, key, registry=RS256_ONLY)
         except (JoseError, ValueError, TypeError):
-            raise BadHint("id_token_hint's signature is not Microsoft's") from None
+            verified = False
+        if not verified:
+            raise BadHint("id_token_hint's signature is not Microsoft's")
+        try:
+            claims = json.loads(signed.payload)
+        except ValueError:
+            raise BadHint("id_token_hint's claims are not JSON") from None
+        if not isinstance(claims, dict):
+            raise BadHint("id_token_hint's claims are not JSON")
         return _judge(claims, issuer_template, client_id, now, hint)
 
 

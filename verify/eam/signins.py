@@ -125,9 +125,10 @@ class Eam:
         }
 
     # -- opening -------------------------------------------------------------------------------
-    def open(self, request: AuthorizeRequest) -> SignIn:
-        """A sign-in for a request whose hint is Entra's, for an allowed tenant, and unspent;
-        else Refused. microsoft.Unavailable passes through."""
+    def open(self, request: AuthorizeRequest) -> tuple[SignIn, list[Option]]:
+        """A sign-in for a request whose hint is Entra's, for an allowed tenant, and unspent, with
+        the methods it offers (read in the same round trip); else Refused.
+        microsoft.Unavailable passes through."""
         now = time.time()
         try:
             hint = self.microsoft.check_hint(request.id_token_hint, self.settings.client_id, now)
@@ -145,11 +146,15 @@ class Eam:
                   "ci": request.client_id, "acr": request.acr, "amr": ",".join(request.amr), "sv": service,
                   "fa": "", "ch": "", "cs": "", "wc": "0"}
         digest = hashlib.sha256(request.id_token_hint.encode()).hexdigest()
-        if not self.store.open_signin(signin_id, digest, fields, HINT_MAX_AGE + CLOCK_SKEW + 60, lifetime):
+        reads = [self.methods.entities.store.methods_read(service, hint.oid)] if valid_identity(hint.oid) else []
+        opened, found = self.store.open_signin(signin_id, digest, fields, HINT_MAX_AGE + CLOCK_SKEW + 60, lifetime,
+                                               *reads)
+        if not opened:
             log.warning("Entra External MFA: a hint was presented again")
             raise Refused("invalid_request", "id_token_hint has been used already")
         log.info("Entra External MFA: sign-in opened for tenant %s", hint.tid)
-        return SignIn(signin_id, fields)
+        signin = SignIn(signin_id, fields)
+        return signin, self._options(signin, *found[0]) if found else []
 
     def get(self, signin_id: str) -> SignIn:
         fields = self.store.signin(signin_id) if signin_id and len(signin_id) <= 64 else None
@@ -168,7 +173,9 @@ class Eam:
         identity, service = signin["oid"], signin["sv"]
         if not valid_identity(identity):
             return []
-        entity, factors = self.methods.entities.store.methods(service, identity)
+        return self._options(signin, *self.methods.entities.store.methods(service, identity))
+
+    def _options(self, signin: SignIn, entity: dict[str, str] | None, factors: list[dict[str, str]]) -> list[Option]:
         if entity is None:
             return []
         accepted = set(filter(None, signin["amr"].split(",")))

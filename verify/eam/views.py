@@ -12,15 +12,14 @@ sign-in), so that when Redis fails the person's browser can still be sent back t
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import time
 from urllib.parse import urlsplit
 
 import redis
 from flask import Blueprint, g, jsonify, render_template, request
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import OctKey
+from itsdangerous import BadSignature, Signer
 from redis.exceptions import RedisClusterException
 from werkzeug.exceptions import HTTPException
 
@@ -30,7 +29,7 @@ from ..core import core
 from ..errors import VerifyError
 from . import request as authorize_request
 from .microsoft import Unavailable
-from .signins import Answer, Eam, Ended, Outcome, SignIn, in_words
+from .signins import Answer, Eam, Ended, Option, Outcome, SignIn, in_words
 
 log = logging.getLogger("telverify.eam")
 
@@ -42,30 +41,29 @@ def _eam() -> Eam:
     return core().eam
 
 
-def _back_key() -> OctKey:
-    return _key_for(core().settings.secret_key)
+def _back_signer() -> Signer:
+    return _signer_for(core().settings.secret_key)
 
 
 @functools.lru_cache(maxsize=4)
-def _key_for(secret_key: str) -> OctKey:
-    return OctKey.import_key(derive_key(secret_key, b"eam return"))
+def _signer_for(secret_key: str) -> Signer:
+    return Signer(derive_key(secret_key, b"eam return"), key_derivation="none", digest_method=hashlib.sha256)
 
 
 def _back_token(redirect_uri: str, state: str, expires: float) -> str:
-    return jwt.encode({"alg": "HS256"}, {"ru": redirect_uri, "os": state, "exp": int(expires)}, _back_key(),
-                      algorithms=["HS256"])
+    """"<expiry> <redirect_uri> <state>", signed (HMAC-SHA256): a redirect_uri holds no space."""
+    return _back_signer().sign(f"{int(expires)} {redirect_uri} {state}").decode()
 
 
 def _back_from(token: str) -> Answer | None:
     """`temporarily_unavailable` for where a form's `back` says, when it is ours and current."""
     try:
-        claims = jwt.decode(token, _back_key(), algorithms=["HS256"]).claims
-    except (JoseError, ValueError, TypeError):
+        expires, redirect_uri, state = _back_signer().unsign(token).decode().split(" ", 2)
+    except (BadSignature, UnicodeDecodeError, ValueError):
         return None
-    if not isinstance(claims.get("exp"), int) or claims["exp"] < time.time() or \
-            claims.get("ru") not in _eam().settings.redirect_uris:
+    if not expires.isdigit() or int(expires) < time.time() or redirect_uri not in _eam().settings.redirect_uris:
         return None
-    return _unavailable(claims["ru"], str(claims.get("os", "")))
+    return _unavailable(redirect_uri, state)
 
 
 def _unavailable(redirect_uri: str, state: str) -> Answer:
@@ -131,7 +129,7 @@ def authorize():
         log.warning("Entra External MFA: an authorize request with nowhere to answer: %s", exc)
         return _plain(f"{exc} Nothing was sent anywhere. If you followed a link to get here, close this page.", 400)
     try:
-        signin = eam.open(authorize_request.read(params, eam.settings.client_id, eam.settings.redirect_uris))
+        signin, options = eam.open(authorize_request.read(params, eam.settings.client_id, eam.settings.redirect_uris))
     except authorize_request.Refused as exc:
         return _post(Answer(back.redirect_uri, {"error": exc.error, "error_description": exc.description,
                                                 "state": back.state}),
@@ -140,7 +138,7 @@ def authorize():
         log.error("Entra External MFA: cannot open a sign-in: %s", type(exc).__name__)
         return _post(_unavailable(back.redirect_uri, back.state),
                      "We can't check your sign-in just now. Please try again in a few minutes.")
-    return _render(signin, Outcome("methods"))
+    return _render(signin, Outcome("methods"), options)
 
 
 # -- the person's pages ----------------------------------------------------------------------------
@@ -182,13 +180,14 @@ def status():
 
 # -- rendering -------------------------------------------------------------------------------------
 
-def _render(signin: SignIn, outcome: Outcome):
+def _render(signin: SignIn, outcome: Outcome, options: list[Option] | None = None):
+    """The page `outcome` names; the methods page offers `options`, when known already."""
     eam = _eam()
     if outcome.page == "answer":
         return _post(outcome.answer, outcome.message)
     back = _back_token(signin["ru"], signin["os"], float(signin["ex"]))
     if outcome.page == "methods":
-        options = eam.options(signin)
+        options = eam.options(signin) if options is None else options
         if not options:
             refused = eam.refuse(signin, "access_denied", "the person has no usable method",
                                  "There's no sign-in method set up for you here yet, so this sign-in can't "

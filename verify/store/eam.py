@@ -10,7 +10,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from . import keys
-from .round_trip import for_client, hash_reply, run_script, text
+from .round_trip import ScriptCall, for_client, hash_reply, run_script, run_scripts, text
 from .scripts import flat, load_scripts, pairs
 
 SCRIPTS = ("keys_first", "keys_rollover", "signin_open", "signin_step", "signin_answer")
@@ -50,10 +50,13 @@ class EamStore:
 
     # -- sign-ins ------------------------------------------------------------------------------
     def open_signin(self, signin_id: str, hint_digest: str, fields: dict[str, str], hint_ttl: int,
-                    signin_ttl: int) -> bool:
-        """False when the hint has opened a sign-in before."""
-        return self._run("signin_open", [keys.eam_hint(hint_digest), keys.eam_signin(signin_id)],
-                         [hint_ttl, signin_ttl + CLEAN_UP_AFTER, *flat(fields)]) == "opened"
+                    signin_ttl: int, *reads: ScriptCall) -> tuple[bool, list]:
+        """(False when the hint has opened a sign-in before, the answers of `reads`): the
+        sign-in's script and those reads (another store's) sent in one round trip."""
+        opened, *found = run_scripts(self._round_trip, ScriptCall(
+            self._scripts["signin_open"], [keys.eam_hint(hint_digest), keys.eam_signin(signin_id)],
+            [hint_ttl, signin_ttl + CLEAN_UP_AFTER, *flat(fields)], lambda reply: text(reply) == "opened"), *reads)
+        return opened, found
 
     def signin(self, signin_id: str) -> dict[str, str] | None:
         (raw,) = self._round_trip.send(("HGETALL", keys.eam_signin(signin_id)))

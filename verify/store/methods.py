@@ -11,7 +11,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from . import keys
-from .round_trip import for_client, hash_reply, run_script
+from .round_trip import ScriptCall, for_client, hash_reply, run_script, run_scripts
 from .scripts import flat, load_scripts
 
 CHALLENGE_RETENTION_SECONDS = 30 * 24 * 3600  # an ended challenge stays readable this long
@@ -25,6 +25,12 @@ SCRIPTS = ("entity_create", "entity_default", "entity_delete", "factor_create", 
 
 def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _methods_found(found: list) -> tuple[dict[str, str] | None, list[dict[str, str]]]:
+    if not found:
+        return None, []
+    return hash_reply(found[0]), [hash_reply(factor) for factor in found[1:]]
 
 
 class MethodStore:
@@ -62,12 +68,14 @@ class MethodStore:
 
     def methods(self, service_sid: str, identity: str) -> tuple[dict[str, str] | None, list[dict[str, str]]]:
         """(the entity, its factors in creation order), (None, []) without one, in one round trip."""
-        found = run_script(self._round_trip, self._scripts["entity_methods"],
-                           [keys.entity(service_sid, identity), keys.factors_index(service_sid, identity)],
-                           [keys.entity_prefix(service_sid, identity)])
-        if not found:
-            return None, []
-        return hash_reply(found[0]), [hash_reply(factor) for factor in found[1:]]
+        (found,) = run_scripts(self._round_trip, self.methods_read(service_sid, identity))
+        return found
+
+    def methods_read(self, service_sid: str, identity: str) -> ScriptCall:
+        """methods() as a script call, to send with another in one round trip (run_scripts)."""
+        return ScriptCall(self._scripts["entity_methods"],
+                          [keys.entity(service_sid, identity), keys.factors_index(service_sid, identity)],
+                          [keys.entity_prefix(service_sid, identity)], _methods_found)
 
     def entities(self, service_sid: str, offset: int, limit: int) -> list[tuple[str, dict[str, str]]]:
         """(identity, entity) in creation order; an identity whose entity is gone is skipped."""

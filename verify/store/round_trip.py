@@ -31,10 +31,13 @@ import ssl
 import struct
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import hiredis
 import redis
 from redis.cluster import RedisCluster
+from redis.commands.core import Script
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -158,7 +161,7 @@ def run_script(round_trip: RoundTrip | ClusterRoundTrip, script, script_keys: li
     """A registered script's reply (redis-py's Script: its sha and text), by EVALSHA in one round
     trip; loaded and sent once more only when Redis answers that it does not know the script (a
     restart or a SCRIPT FLUSH: nothing ran). An error reply raises."""
-    command = ("EVALSHA", script.sha, len(script_keys), *script_keys, *(str(a) for a in args))
+    command = _evalsha(script, script_keys, args)
     for _ in range(2):
         (result,) = round_trip.send(command)
         if not isinstance(result, NoScriptError):
@@ -167,6 +170,35 @@ def run_script(round_trip: RoundTrip | ClusterRoundTrip, script, script_keys: li
     if isinstance(result, Exception):
         raise result
     return result
+
+
+@dataclass(frozen=True)
+class ScriptCall:
+    """One registered script to run with its keys and arguments, and what makes its reply the
+    caller's answer: for sending with another store's script in one round trip (run_scripts)."""
+    script: Script
+    keys: list[str]
+    args: list
+    answer: Callable[[object], object] = lambda reply: reply
+
+
+def run_scripts(round_trip: RoundTrip | ClusterRoundTrip, *calls: ScriptCall) -> list:
+    """Each call's answer, in order, the scripts sent together in one round trip (one after
+    another on a Redis Cluster, whose nodes hold their keys). A script Redis does not know (a
+    restart, a SCRIPT FLUSH: it did not run) is loaded and sent once more, alone; an error reply
+    raises once every reply has been read."""
+    replies = round_trip.send(*[_evalsha(call.script, call.keys, call.args) for call in calls])
+    for index, (call, reply) in enumerate(zip(calls, replies)):
+        if isinstance(reply, NoScriptError):
+            call.script.registered_client.script_load(call.script.script)
+            replies[index] = run_script(round_trip, call.script, call.keys, call.args)
+        elif isinstance(reply, Exception):
+            raise reply
+    return [call.answer(reply) for call, reply in zip(calls, replies)]
+
+
+def _evalsha(script: Script, script_keys: list[str], args: list) -> tuple:
+    return ("EVALSHA", script.sha, len(script_keys), *script_keys, *(str(a) for a in args))
 
 
 def hash_reply(raw: dict | list) -> dict[str, str]:
