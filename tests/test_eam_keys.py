@@ -169,3 +169,22 @@ def test_the_command_refuses_what_it_cannot_do(redis_url):
     assert command(redis_url, "rotate").returncode == 64
     off = command(redis_url, "list", EAM_CLIENT_ID=None, EAM_TENANTS=None)
     assert off.returncode == 78 and "Entra External MFA is off" in off.stderr
+
+
+def test_a_key_sealed_under_the_previous_secret_is_sealed_again_under_the_current_one(redis_url):
+    """SECRET_KEY rotated: the keys sealed under the previous secret still sign, and the first
+    process to open them seals them again under the new one, so that a process without
+    SECRET_KEY_PREVIOUS then signs with the same key, Entra's cached JWKS still right."""
+    store = redis.Redis.from_url(redis_url, decode_responses=True)
+    old, new = "o" * 40, "n" * 40
+    with LiveServer(lambda url: eam_env(redis_url, url, SECRET_KEY=old)) as before:
+        (kid,) = published(before)
+        assert signed_by(before) == kid
+    sealed_before = store.hget(keys.EAM_SIGNING_KEYS, f"{kid}:k")
+    with LiveServer(lambda url: eam_env(redis_url, url, SECRET_KEY=new, SECRET_KEY_PREVIOUS=old)) as rotating:
+        assert published(rotating) == [kid] and signed_by(rotating) == kid
+    sealed_after = store.hget(keys.EAM_SIGNING_KEYS, f"{kid}:k")
+    assert sealed_after != sealed_before and sealed_after[:8] != sealed_before[:8]  # another key's id
+    with LiveServer(lambda url: eam_env(redis_url, url, SECRET_KEY=new)) as after:
+        assert published(after) == [kid] and signed_by(after) == kid
+    assert store.hget(keys.EAM_SIGNING_KEYS, f"{kid}:k") == sealed_after  # opened, not sealed again

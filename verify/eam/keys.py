@@ -1,5 +1,7 @@
 """The keys telverify signs its id_tokens with: RSA 2048, each with a self-signed certificate for
 the JWKS's `x5c`, sealed at rest under SECRET_KEY (purpose "eam signing key") and never answered.
+A key sealed under SECRET_KEY_PREVIOUS is sealed again under SECRET_KEY when a process first opens
+it, as an authenticator app's seed is when used.
 
 The first request that needs a key makes the first one; of processes racing to, one script keeps
 one key. A rollover (`python -m verify.eam.keys rollover`) publishes the next key at once, switches
@@ -107,6 +109,10 @@ class SigningKeys:
             opened = self.keyring.open(sealed, kid)
             key = RSAKey.import_key(opened.plaintext)
             self._opened[(kid, sealed)] = key
+            if opened.stale and self.store.reseal_key(kid, sealed, self.keyring.seal(opened.plaintext, kid)):
+                # Sealed under SECRET_KEY_PREVIOUS: under SECRET_KEY from now on, so that the
+                # previous secret can be dropped once every process has opened the keys.
+                log.info("Entra External MFA signing key %s sealed again under the current SECRET_KEY", kid)
         return key
 
     def jwks(self, now: float | None = None) -> dict:

@@ -13,7 +13,7 @@ from . import keys
 from .round_trip import ScriptCall, for_client, hash_reply, run_script, run_scripts, text
 from .scripts import flat, load_scripts, pairs
 
-SCRIPTS = ("keys_first", "keys_rollover", "signin_open", "signin_step", "signin_answer")
+SCRIPTS = ("keys_first", "keys_rollover", "keys_reseal", "signin_open", "signin_step", "signin_answer")
 CLEAN_UP_AFTER = 3600  # s a sign-in's hash outlives its expiry, so a late request is told it ended
 
 
@@ -41,6 +41,10 @@ class EamStore:
 
     def add_first_key(self, kid: str, sealed: str, certificate: str, now: float) -> bool:
         return self._run("keys_first", [keys.EAM_SIGNING_KEYS], [kid, sealed, certificate, repr(now)]) == "1"
+
+    def reseal_key(self, kid: str, sealed: str, resealed: str) -> bool:
+        """Store `resealed` for `kid` if its key is still `sealed`; False when it changed meanwhile."""
+        return self._run("keys_reseal", [keys.EAM_SIGNING_KEYS], [kid, sealed, resealed]) == 1
 
     def roll_over(self, kid: str, sealed: str, certificate: str, now: float, delay: int) -> tuple[str, str]:
         """('published', when it signs from) or ('pending', the kid of the key still waiting)."""
