@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ class StartRequest:
     tags: str | None = None
     rate_limits: dict[str, str] | None = None
     challenge: str | None = None  # "<identity>/<YC sid>": the phone challenge this verification settles
+    ends_by: float | None = None  # epoch s: the code expires by then (an Entra sign-in's end), if sooner
 
 
 _NOT_FOUND_REASONS = {
@@ -166,7 +168,8 @@ class Verifications:
             new_sid = self.store.new_verification_sid(destination.e164)
             salt = secrets.token_hex(8)
             send = Send(new_sid=new_sid, to=destination.e164, channel=channel.name,
-                        expires_at=now + service["code_expiry_seconds"], sealed_code=self.codes.seal(new_sid, code),
+                        expires_at=min(now + service["code_expiry_seconds"], request.ends_by or math.inf),
+                        sealed_code=self.codes.seal(new_sid, code),
                         salt=salt, salted_digest=self.codes.salted(salt, self.codes.digest(service_sid, code)),
                         locale=locale, friendly_name=request.custom_friendly_name, tags=request.tags,
                         send_digits=send_digits, delivers_code=channel.delivers_code,

@@ -211,9 +211,11 @@ class Eam:
         if option.channel == "totp":
             return Outcome("code")
         try:
+            # The call or code ends with the sign-in: a # pressed after Entra stopped waiting hears
+            # that the request is no longer active, not that it approved a sign-in nobody awaits.
             challenge = self.methods.challenges.create(signin["sv"], signin["oid"], option.factor_sid, None, None,
                                                        {"message": "Microsoft Entra sign-in"}, None,
-                                                       channel=option.channel)
+                                                       channel=option.channel, ends_by=float(signin["ex"]))
         except VerifyError as error:
             return self._refused(signin, error)
         self._step(signin, {"cs": challenge.sid})

@@ -54,8 +54,10 @@ class Challenges:
 
     def create(self, service_sid: str, identity: str, factor_sid: str, code: str | None,
                expires: float | None, details: dict | None, hidden_details: dict | None,
-               channel: str | None = None) -> Challenge:
-        """`channel`: a phone factor's, within what its kind allows (None: its preferred one)."""
+               channel: str | None = None, ends_by: float | None = None) -> Challenge:
+        """`channel`: a phone factor's, within what its kind allows (None: its preferred one).
+        `ends_by`: a phone challenge expires by then (its caller's deadline), if sooner than its
+        code would; the API's `ExpirationDate` is a TOTP challenge's alone."""
         now = time.time()
         if expires is not None and not now < expires <= now + MAX_LIFETIME:
             raise errors.invalid("Invalid parameter `ExpirationDate`: a date-time after now and at most "
@@ -75,7 +77,8 @@ class Challenges:
             if code is not None or expires is not None:
                 raise errors.invalid("A phone factor's challenge takes no `AuthPayload` or `ExpirationDate`: it "
                                      "sends a code or places a call, and lasts as long as that verification.")
-            outcome = self.phone.start(entity, stored, sid, channel, _compact(details), _compact(hidden_details))
+            outcome = self.phone.start(entity, stored, sid, channel, _compact(details), _compact(hidden_details),
+                                       ends_by)
             if outcome == "no_factor":
                 raise factor_not_found(identity, factor_sid)
             return self._read(entity, sid, reconcile=False)

@@ -38,15 +38,16 @@ class PhoneChallenges:
         self.verifications = verifications
 
     def start(self, entity: Entity, factor: dict[str, str], sid: str, channel: str | None, details: str,
-              hidden: str) -> str:
+              hidden: str, ends_by: float | None = None) -> str:
         """Start the verification of challenge `sid` and store the challenge; 'pending', or
         'no_factor' when the factor was deleted meanwhile (its verification is then canceled).
-        A refused start raises its error, and nothing is stored."""
+        `ends_by`: the challenge expires by then, if sooner than its code would. A refused start
+        raises its error, and nothing is stored."""
         channel = channel_for(factor["kd"], channel or factor["pc"], "Channel")
         extension = factor.get("px")
         request = StartRequest(to=factor["pn"], channel=channel,
                                send_digits=EXTENSION_PAUSE + extension if extension else None,
-                               challenge=f"{entity.identity}/{sid}")
+                               challenge=f"{entity.identity}/{sid}", ends_by=ends_by)
         verification, _ = self.verifications.start(entity.service_sid, request)
         outcome, _ = self.store.create_challenge(
             entity.service_sid, entity.identity, sid, factor["sid"], time.time(), verification.expires_at, None,
