@@ -252,16 +252,14 @@ class Eam:
         if not signin["cs"]:
             return "none"
         try:
-            challenge = self.methods.challenges.get(signin["sv"], signin["oid"], signin["cs"])
+            challenge, verification = self.methods.challenges.watch(signin["sv"], signin["oid"], signin["cs"])
         except VerifyError as error:
             if error.status == 404:
                 return "expired"
             raise
-        if challenge.status == "pending" and challenge.channel == "call_approve":
-            verification = self.methods.challenges.phone.verifications.fetch(signin["sv"],
-                                                                             challenge.verification_sid)
-            if verification.call_outcome in UNANSWERED:
-                return "unanswered"
+        if challenge.channel == "call_approve" and verification is not None and \
+                verification.call_outcome in UNANSWERED:
+            return "unanswered"
         return challenge.status
 
     def check(self, signin: SignIn) -> Outcome:

@@ -14,6 +14,7 @@ import time
 
 from .. import errors, sids
 from ..errors import VerifyError
+from ..model import Verification
 from ..store import keys
 from ..store.methods import MethodStore
 from .entities import Entities, entity_not_found, valid_identity
@@ -121,6 +122,23 @@ class Challenges:
 
     def get(self, service_sid: str, identity: str, sid: str) -> Challenge:
         return self._read(self.entities.get(service_sid, identity), sid)
+
+    def watch(self, service_sid: str, identity: str, sid: str) -> tuple[Challenge, Verification | None]:
+        """The challenge as a page waiting on it polls it, and while a phone challenge is pending,
+        its verification (whose call may have ended unanswered): the entity and the challenge
+        in one round trip, the verification in one more, read once (a challenge whose
+        verification has ended is settled first, as get() does)."""
+        entity, raw = self._entity_and(service_sid, identity, sid, sids.CHALLENGE, keys.challenge)
+        if raw is None:
+            raise challenge_not_found(identity, sid)
+        challenge = Challenge.from_hash(entity, raw, time.time())
+        if raw["st"] != "pending" or challenge.factor_type != "phone":
+            return challenge, None
+        settled, verification = self.phone.reconciled(entity, challenge)
+        if settled:
+            raw = self.store.challenge(service_sid, identity, sid) or raw
+            challenge = Challenge.from_hash(entity, raw, time.time())
+        return challenge, verification if challenge.status == "pending" else None
 
     def list(self, service_sid: str, identity: str, factor_sid: str | None, status: str | None,
              newest_first: bool, offset: int, limit: int) -> list[Challenge]:

@@ -20,6 +20,7 @@ import time
 
 from .. import errors
 from ..errors import VerifyError
+from ..model import Verification
 from ..store.methods import MethodStore
 from ..verifications import EXTENSION_PAUSE, StartRequest, Verifications
 from .model import Challenge, Entity
@@ -76,14 +77,20 @@ class PhoneChallenges:
 
     def reconcile(self, entity: Entity, challenge: Challenge) -> bool:
         """Settle a pending challenge whose verification has ended; True when it did."""
+        return self.reconciled(entity, challenge)[0]
+
+    def reconciled(self, entity: Entity, challenge: Challenge) -> tuple[bool, Verification | None]:
+        """reconcile(), and the verification it read (None: gone, its day passed)."""
         try:
-            status = self.verifications.fetch(entity.service_sid, challenge.verification_sid).status
+            verification = self.verifications.fetch(entity.service_sid, challenge.verification_sid)
         except VerifyError as error:
             if error.status != 404:
                 raise
-            status = "expired"  # the verification is gone: its day has passed
-        return self.settle(entity.service_sid, entity.identity, challenge.sid, challenge.verification_sid,
-                           status) == "settled"
+            verification = None
+        status = verification.status if verification is not None else "expired"
+        settled = self.settle(entity.service_sid, entity.identity, challenge.sid, challenge.verification_sid,
+                              status) == "settled"
+        return settled, verification
 
     def settle(self, service_sid: str, identity: str, sid: str, verification_sid: str, status: str) -> str:
         """The settle script's outcome for a verification now `status` ('pending': nothing done)."""
