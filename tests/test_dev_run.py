@@ -145,7 +145,8 @@ def test_dev_run_brings_up_a_working_service(tmp_path):
         assert [a["sid"] for a in accounts.json()["accounts"]] == [account]
         sdk.verify.v2.services(service.sid).verifications.create(to=MOBILE, channel="sms")
         # The text, read as the printed example says.
-        texts_url = re.search(r"^  curl -s '(\S+/_standin/messages\?to=%2B447400123456)'$", output, re.M).group(1)
+        # (printed after "telverify is running", by a second write: waited for, not read from `output`)
+        texts_url = printed(process, r"(?m)^  curl -s '(\S+/_standin/messages\?to=%2B447400123456)'$").group(1)
         assert texts_url.startswith(f"http://127.0.0.1:{standin_port}/")
         texts = requests.get(texts_url, timeout=10).json()
         check = sdk.verify.v2.services(service.sid).verification_checks.create(to=MOBILE, code=code_in(texts[0]))

@@ -13,7 +13,7 @@ import redis
 
 from app import create_app
 from tests.support import API_KEY, API_SECRET, MOBILE, free_port, make_env, stored_checks
-from verify.store.round_trip import IDLE_SECONDS, RoundTrip, ScriptCall, run_scripts
+from verify.store.round_trip import IDLE_SECONDS, Reads, RoundTrip, ScriptCall, hash_reply, read_together, run_scripts
 
 AUTH = (API_KEY, API_SECRET)
 
@@ -146,4 +146,20 @@ def test_scripts_sent_together_run_once_each_after_a_script_flush(redis_url):
     with pytest.raises(redis.ResponseError, match="refused"):
         run_scripts(round_trip, ScriptCall(failing, [], []), ScriptCall(counter, ["runs:a"], []))
     assert int(client.get("runs:a")) == 2  # the script after the error ran, its reply read
+    assert round_trip.send(("PING",)) == [b"PONG"]
+
+
+def test_reads_of_two_stores_sent_together_each_answered_from_its_own_replies(redis_url):
+    """read_together: the commands of several Reads sent at once, each Reads given its own
+    replies in order; an error reply raises, and the connection is left clean."""
+    client = redis.Redis.from_url(redis_url)
+    client.hset("reads:hash", mapping={"a": "1"})
+    client.set("reads:text", "seen")
+    round_trip = RoundTrip(client)
+    first = Reads((("HGETALL", "reads:hash"), ("EXISTS", "reads:none")),
+                  lambda replies: (hash_reply(replies[0]), replies[1]))
+    second = Reads((("GET", "reads:text"),), lambda replies: replies[0].decode().upper())
+    assert read_together(round_trip, first, second) == [({"a": "1"}, 0), "SEEN"]
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        read_together(round_trip, Reads((("HGETALL", "reads:text"),), lambda replies: replies), second)
     assert round_trip.send(("PING",)) == [b"PONG"]

@@ -22,6 +22,7 @@ from .model import CallTurn, Verification
 from .protection import rules
 from .protection.admission import Admission
 from .services import Services, service_not_found
+from .store.round_trip import Reads
 from .store.verifications import Send, Store
 from .twilio.client import CarrierUnavailable, translate
 from .twilio.slots import CarrierSlots
@@ -260,6 +261,14 @@ class Verifications:
         if verification is None:
             raise _verification_not_found(service_sid, sid)
         return verification
+
+    def fetch_read(self, service_sid: str, sid: str) -> Reads:
+        """fetch() as reads of a service's verification, to send with another store's in one round
+        trip (its answer: the verification, or None where fetch() answers 404)."""
+        if not sids.is_sid(sid, sids.VERIFICATION):
+            raise _verification_not_found(service_sid, sid)
+        read = self.store.fetch_read(service_sid, sid, time.time())
+        return Reads(read.commands, lambda replies: read.answer(replies)[1])
 
     def set_status(self, service_sid: str, sid: str, status: str) -> Verification:
         self.services.get(service_sid)

@@ -144,7 +144,7 @@ class Eam:
         fields = {"st": "open", "ex": repr(now + lifetime), "ca": repr(now), "tid": hint.tid, "oid": hint.oid,
                   "sub": hint.sub, "no": request.nonce, "os": request.state, "ru": request.redirect_uri,
                   "ci": request.client_id, "acr": request.acr, "amr": ",".join(request.amr), "sv": service,
-                  "fa": "", "ch": "", "cs": "", "wc": "0"}
+                  "fa": "", "ch": "", "cs": "", "vs": "", "wc": "0"}
         digest = hashlib.sha256(request.id_token_hint.encode()).hexdigest()
         reads = [self.methods.entities.store.methods_read(service, hint.oid)] if valid_identity(hint.oid) else []
         opened, found = self.store.open_signin(signin_id, digest, fields, HINT_MAX_AGE + CLOCK_SKEW + 60, lifetime,
@@ -207,7 +207,7 @@ class Eam:
     def start(self, signin: SignIn, option: Option) -> Outcome:
         """Use `option`: an app asks for its code; a phone's challenge texts or calls."""
         # The method is recorded first: a refused start's page offers it again ("Try again").
-        self._step(signin, {"fa": option.factor_sid, "ch": option.channel, "cs": ""})
+        self._step(signin, {"fa": option.factor_sid, "ch": option.channel, "cs": "", "vs": ""})
         if option.channel == "totp":
             return Outcome("code")
         try:
@@ -218,7 +218,7 @@ class Eam:
                                                        channel=option.channel, ends_by=float(signin["ex"]))
         except VerifyError as error:
             return self._refused(signin, error)
-        self._step(signin, {"cs": challenge.sid})
+        self._step(signin, {"cs": challenge.sid, "vs": challenge.verification_sid or ""})
         return Outcome("calling" if option.channel == "call_approve" else "code")
 
     def submit_code(self, signin: SignIn, code: str) -> Outcome:
@@ -252,7 +252,8 @@ class Eam:
         if not signin["cs"]:
             return "none"
         try:
-            challenge, verification = self.methods.challenges.watch(signin["sv"], signin["oid"], signin["cs"])
+            challenge, verification = self.methods.challenges.watch(signin["sv"], signin["oid"], signin["cs"],
+                                                                    signin["vs"])
         except VerifyError as error:
             if error.status == 404:
                 return "expired"

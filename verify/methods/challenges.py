@@ -123,18 +123,32 @@ class Challenges:
     def get(self, service_sid: str, identity: str, sid: str) -> Challenge:
         return self._read(self.entities.get(service_sid, identity), sid)
 
-    def watch(self, service_sid: str, identity: str, sid: str) -> tuple[Challenge, Verification | None]:
+    def watch(self, service_sid: str, identity: str, sid: str,
+              verification_sid: str = "") -> tuple[Challenge, Verification | None]:
         """The challenge as a page waiting on it polls it, and while a phone challenge is pending,
-        its verification (whose call may have ended unanswered): the entity and the challenge
-        in one round trip, the verification in one more, read once (a challenge whose
-        verification has ended is settled first, as get() does)."""
-        entity, raw = self._entity_and(service_sid, identity, sid, sids.CHALLENGE, keys.challenge)
+        its verification (whose call may have ended unanswered), each read once; a challenge
+        whose verification has ended is settled first, as get() does. With the challenge's
+        `verification_sid` known, all in one round trip; else the verification in a second."""
+        if verification_sid and sids.is_sid(verification_sid, sids.VERIFICATION) and valid_identity(identity) \
+                and sids.is_sid(sid, sids.CHALLENGE):
+            (entity_raw, raw), verification = self.store.read(
+                self.store.entity_and_read(service_sid, identity, keys.challenge(service_sid, identity, sid)),
+                self.phone.verifications.fetch_read(service_sid, verification_sid))
+            if entity_raw is None:
+                raise entity_not_found(service_sid, identity)
+            entity = Entity.from_hash(service_sid, identity, entity_raw)
+        else:
+            entity, raw = self._entity_and(service_sid, identity, sid, sids.CHALLENGE, keys.challenge)
+            verification_sid = ""
         if raw is None:
             raise challenge_not_found(identity, sid)
         challenge = Challenge.from_hash(entity, raw, time.time())
         if raw["st"] != "pending" or challenge.factor_type != "phone":
             return challenge, None
-        settled, verification = self.phone.reconciled(entity, challenge)
+        if verification_sid and challenge.verification_sid == verification_sid:
+            settled = self.phone.settled_by(entity, challenge, verification)
+        else:
+            settled, verification = self.phone.reconciled(entity, challenge)
         if settled:
             raw = self.store.challenge(service_sid, identity, sid) or raw
             challenge = Challenge.from_hash(entity, raw, time.time())

@@ -87,10 +87,14 @@ class PhoneChallenges:
             if error.status != 404:
                 raise
             verification = None
+        return self.settled_by(entity, challenge, verification), verification
+
+    def settled_by(self, entity: Entity, challenge: Challenge, verification: Verification | None) -> bool:
+        """Settle a pending challenge if `verification`, its own as just read, has ended (None:
+        gone, its day passed); True when it did."""
         status = verification.status if verification is not None else "expired"
-        settled = self.settle(entity.service_sid, entity.identity, challenge.sid, challenge.verification_sid,
-                              status) == "settled"
-        return settled, verification
+        return self.settle(entity.service_sid, entity.identity, challenge.sid, challenge.verification_sid,
+                           status) == "settled"
 
     def settle(self, service_sid: str, identity: str, sid: str, verification_sid: str, status: str) -> str:
         """The settle script's outcome for a verification now `status` ('pending': nothing done)."""

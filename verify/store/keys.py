@@ -105,7 +105,8 @@ hint it spent are written by one script (sign-ins are a person's second step: fe
                   oid, sub, no (nonce), os (OIDC state), ru (redirect_uri), ci (client_id), acr,
                   amr (the amr values Entra accepts, comma-separated; empty: any), sv (the
                   service), fa (the factor being used), ch (its channel: sms, call, call_approve,
-                  totp), cs (the phone challenge started, YC), wc (wrong codes), ca (created)
+                  totp), cs (the phone challenge started, YC), vs (its verification, VE), wc (wrong
+                  codes), ca (created)
     hint:<sha256> present while an id_token_hint, by the SHA-256 of its text, has been spent: a
                   hint opens one sign-in
 

@@ -11,7 +11,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from . import keys
-from .round_trip import ScriptCall, for_client, hash_reply, run_script, run_scripts
+from .round_trip import Reads, ScriptCall, for_client, hash_reply, read_together, run_script, run_scripts
 from .scripts import flat, load_scripts
 
 CHALLENGE_RETENTION_SECONDS = 30 * 24 * 3600  # an ended challenge stays readable this long
@@ -49,11 +49,17 @@ class MethodStore:
     def entity_and(self, service_sid: str, identity: str, key: str) -> tuple[dict | None, dict | None]:
         """(the entity, the hash `key` of one of its factors or challenges), None for either that
         is missing, in one round trip."""
-        replies = self._round_trip.send(("HGETALL", keys.entity(service_sid, identity)), ("HGETALL", key))
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
-        return tuple(hash_reply(reply) if reply else None for reply in replies)
+        (found,) = read_together(self._round_trip, self.entity_and_read(service_sid, identity, key))
+        return found
+
+    def entity_and_read(self, service_sid: str, identity: str, key: str) -> Reads:
+        """entity_and() as reads, to send with another store's in one round trip (read)."""
+        return Reads((("HGETALL", keys.entity(service_sid, identity)), ("HGETALL", key)),
+                     lambda replies: tuple(hash_reply(reply) if reply else None for reply in replies))
+
+    def read(self, *reads: Reads) -> list:
+        """Each Reads' answer, sent together in one round trip on this store's connection."""
+        return read_together(self._round_trip, *reads)
 
     # -- entities ------------------------------------------------------------------------------
     def create_entity(self, service_sid: str, identity: str, sid: str, now: float) -> bool:

@@ -182,6 +182,28 @@ class ScriptCall:
     answer: Callable[[object], object] = lambda reply: reply
 
 
+@dataclass(frozen=True)
+class Reads:
+    """Commands that only read, and what makes their replies the caller's answer: for sending
+    with another store's reads in one round trip (read_together)."""
+    commands: tuple[tuple, ...]
+    answer: Callable[[list], object]
+
+
+def read_together(round_trip: RoundTrip | ClusterRoundTrip, *reads: Reads) -> list:
+    """Each Reads' answer, in order, their commands sent in one round trip (one after another
+    on a Redis Cluster). An error reply raises."""
+    replies = round_trip.send(*[command for read in reads for command in read.commands])
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    answers, first = [], 0
+    for read in reads:
+        answers.append(read.answer(replies[first:first + len(read.commands)]))
+        first += len(read.commands)
+    return answers
+
+
 def run_scripts(round_trip: RoundTrip | ClusterRoundTrip, *calls: ScriptCall) -> list:
     """Each call's answer, in order, the scripts sent together in one round trip (one after
     another on a Redis Cluster, whose nodes hold their keys). A script Redis does not know (a
