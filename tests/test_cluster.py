@@ -559,3 +559,8 @@ def test_sign_ins_and_a_persons_methods_by_round_trip(sdk, service, cluster):
     opened, (found,) = eam.open_signin("signin-three", "e" * 64, fields, 900, 300,
                                        store.methods_read(service.sid, "cluster-person-0002"))
     assert opened is True and [factor["fn"] for factor in found[1]] == ["App 0", "App 1"]
+    # Reads of two stores sent together (round_trip.read_together), their keys on different nodes.
+    first, second = store.read(*[store.entity_and_read(service.sid, f"cluster-person-{n:04d}",
+                                                       keys.entity(service.sid, f"cluster-person-{n:04d}"))
+                                 for n in (1, 2)])
+    assert first[0]["sid"].startswith("YE") and second[0]["sid"].startswith("YE") and first[0] != second[0]
