@@ -17,6 +17,7 @@ from ..errors import VerifyError
 from ..model import Verification
 from ..store import keys
 from ..store.methods import MethodStore
+from ..store.round_trip import Reads
 from .entities import Entities, entity_not_found, valid_identity
 from .factors import Factors, factor_not_found
 from .model import Challenge, Entity
@@ -129,23 +130,18 @@ class Challenges:
         its verification (whose call may have ended unanswered), each read once; a challenge
         whose verification has ended is settled first, as get() does. With the challenge's
         `verification_sid` known, all in one round trip; else the verification in a second."""
-        if verification_sid and sids.is_sid(verification_sid, sids.VERIFICATION) and valid_identity(identity) \
-                and sids.is_sid(sid, sids.CHALLENGE):
-            (entity_raw, raw), verification = self.store.read(
-                self.store.entity_and_read(service_sid, identity, keys.challenge(service_sid, identity, sid)),
-                self.phone.verifications.fetch_read(service_sid, verification_sid))
-            if entity_raw is None:
-                raise entity_not_found(service_sid, identity)
-            entity = Entity.from_hash(service_sid, identity, entity_raw)
-        else:
-            entity, raw = self._entity_and(service_sid, identity, sid, sids.CHALLENGE, keys.challenge)
+        if not sids.is_sid(verification_sid, sids.VERIFICATION):
             verification_sid = ""
+        reads = [self.phone.verifications.fetch_read(service_sid, verification_sid)] if verification_sid else []
+        entity, raw, fetched = self._entity_and_reads(service_sid, identity, sid, sids.CHALLENGE, keys.challenge,
+                                                      *reads)
         if raw is None:
             raise challenge_not_found(identity, sid)
         challenge = Challenge.from_hash(entity, raw, time.time())
         if raw["st"] != "pending" or challenge.factor_type != "phone":
             return challenge, None
-        if verification_sid and challenge.verification_sid == verification_sid:
+        if fetched and challenge.verification_sid == verification_sid:
+            verification = fetched[0]
             settled = self.phone.settled_by(entity, challenge, verification)
         else:
             settled, verification = self.phone.reconciled(entity, challenge)
@@ -199,14 +195,22 @@ class Challenges:
         """The entity and the stored hash of its factor or challenge `sid` (`kind`, its sid
         prefix; `key`, keys.factor or keys.challenge), in one round trip: 404 without the
         entity, None for a `sid` that is not there."""
+        entity, raw, _ = self._entity_and_reads(service_sid, identity, sid, kind, key)
+        return entity, raw
+
+    def _entity_and_reads(self, service_sid: str, identity: str, sid: str, kind: str, key,
+                          *reads: Reads) -> tuple[Entity, dict | None, list]:
+        """_entity_and(), and the answers of `reads` (another store's) sent in the same round
+        trip; none for a `sid` that is not there."""
         if not valid_identity(identity):
             raise entity_not_found(service_sid, identity)
         if not sids.is_sid(sid, kind):
-            return self.entities.get(service_sid, identity), None  # an unknown entity answers its 404 first
-        entity, raw = self.store.entity_and(service_sid, identity, key(service_sid, identity, sid))
+            return self.entities.get(service_sid, identity), None, []  # an unknown entity answers its 404 first
+        (entity, raw), *found = self.store.read(
+            self.store.entity_and_read(service_sid, identity, key(service_sid, identity, sid)), *reads)
         if entity is None:
             raise entity_not_found(service_sid, identity)
-        return Entity.from_hash(service_sid, identity, entity), raw
+        return Entity.from_hash(service_sid, identity, entity), raw, found
 
     def settle_from_verification(self, service_sid: str, challenge: str, verification_sid: str,
                                  decision: str) -> None:

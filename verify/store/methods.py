@@ -46,14 +46,9 @@ class MethodStore:
         result = run_script(self._round_trip, self._scripts[name], script_keys, args)
         return [str(_text(item)) for item in result] if isinstance(result, list) else _text(result)
 
-    def entity_and(self, service_sid: str, identity: str, key: str) -> tuple[dict | None, dict | None]:
-        """(the entity, the hash `key` of one of its factors or challenges), None for either that
-        is missing, in one round trip."""
-        (found,) = read_together(self._round_trip, self.entity_and_read(service_sid, identity, key))
-        return found
-
     def entity_and_read(self, service_sid: str, identity: str, key: str) -> Reads:
-        """entity_and() as reads, to send with another store's in one round trip (read)."""
+        """(the entity, the hash `key` of one of its factors or challenges), None for either that
+        is missing: reads to send, with other stores' if need be, in one round trip (read)."""
         return Reads((("HGETALL", keys.entity(service_sid, identity)), ("HGETALL", key)),
                      lambda replies: tuple(hash_reply(reply) if reply else None for reply in replies))
 

@@ -193,10 +193,7 @@ class Reads:
 def read_together(round_trip: RoundTrip | ClusterRoundTrip, *reads: Reads) -> list:
     """Each Reads' answer, in order, their commands sent in one round trip (one after another
     on a Redis Cluster). An error reply raises."""
-    replies = round_trip.send(*[command for read in reads for command in read.commands])
-    for reply in replies:
-        if isinstance(reply, Exception):
-            raise reply
+    replies = raising(round_trip.send(*[command for read in reads for command in read.commands]))
     answers, first = [], 0
     for read in reads:
         answers.append(read.answer(replies[first:first + len(read.commands)]))
@@ -217,6 +214,14 @@ def run_scripts(round_trip: RoundTrip | ClusterRoundTrip, *calls: ScriptCall) ->
         elif isinstance(reply, Exception):
             raise reply
     return [call.answer(reply) for call, reply in zip(calls, replies)]
+
+
+def raising(replies: list) -> list:
+    """A round trip's replies, once none of them is an error reply (raised, the first)."""
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    return replies
 
 
 def _evalsha(script: Script, script_keys: list[str], args: list) -> tuple:

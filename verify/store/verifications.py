@@ -29,7 +29,7 @@ from ..model import (
 )
 from ..sids import NumberTags
 from . import keys
-from .round_trip import ClusterRoundTrip, Reads, RoundTrip, read_together
+from .round_trip import ClusterRoundTrip, Reads, RoundTrip, raising, read_together
 from .scripts import load_scripts
 from .services import FRAUD_BLOCK_SECONDS
 
@@ -182,7 +182,7 @@ class Store:
         with self.redis.pipeline(transaction=False) as pipe:
             for service_sid, sid in verifications:
                 pipe.get(keys.verification_keys(service_sid, sid)[0])
-            texts = _raising(pipe.execute(raise_on_error=False))
+            texts = raising(pipe.execute(raise_on_error=False))
         found = []
         for (service_sid, sid), text in zip(verifications, texts):
             verification = _recorded(service_sid, sid, text, now)
@@ -240,7 +240,7 @@ class Store:
             if not isinstance(replies[-1], NoScriptError):
                 break
             self.redis.script_load(script.script)  # Redis restarted or flushed its script cache
-        _raising(replies)
+        raising(replies)
         return (replies[0] if read else None), replies[-1]
 
     def decide_by_call(self, service_sid: str, sid: str, to: str | None, index: int, call_sid: str, decision: str,
@@ -284,9 +284,3 @@ def _recorded(service_sid: str, sid: str, text: str | None, now: float) -> Verif
     return verification_from_record(service_sid, sid, record, now) if record is not None else None
 
 
-def _raising(replies: list) -> list:
-    """The round trip's replies, once none of them is an error reply (raised, the first)."""
-    for answer in replies:
-        if isinstance(answer, Exception):
-            raise answer
-    return replies
